@@ -1,0 +1,100 @@
+/**
+ * `destroy`: removes the stack. A resource group the action created goes as a whole; in a resource
+ * group the user brought, the stack's resources are deleted in reverse dependency order and the
+ * group stays. Only what exists is deleted, so a second destroy sends no write at all.
+ */
+import type { AzurePort, ResourceAddress } from '../azure/port.js'
+import type { DestroyConfig } from '../config/inputs.js'
+import { runDag, type TimelineEntry } from '../engine/dag.js'
+import { MANAGED_BY } from '../stack/desired.js'
+import { RESOURCE_KINDS, dependents, stackAddresses } from '../stack/graph.js'
+import type { ResourceKind, Tags } from '../stack/specs.js'
+import { formatSeconds, type Log } from './log.js'
+import { readActualState } from './state.js'
+
+const PARALLELISM = 6
+
+export interface DestroyEntry {
+  kind: ResourceKind
+  name: string
+  action: 'delete' | 'absent' | 'kept'
+  reason?: string
+}
+
+export interface DestroyResult {
+  command: 'destroy'
+  entries: DestroyEntry[]
+  changes: number
+  timeline: TimelineEntry<ResourceKind>[]
+  resourceGroup: string
+  appName: string
+  durationMs: number
+}
+
+function ownedBy(tags: Tags | undefined, stackName: string): boolean {
+  return tags?.['managed-by'] === MANAGED_BY && tags['mlflow-stack'] === stackName
+}
+
+export async function destroy(config: DestroyConfig, port: AzurePort, log: Log): Promise<DestroyResult> {
+  const started = Date.now()
+  const addresses = stackAddresses(config.names)
+  const base = { command: 'destroy' as const, resourceGroup: config.names.resourceGroup, appName: config.names.containerApp }
+  const entry = (kind: ResourceKind, action: DestroyEntry['action'], reason?: string): DestroyEntry => ({
+    kind,
+    name: addresses[kind].name,
+    action,
+    reason
+  })
+
+  const actual = await readActualState(port, addresses)
+  const group = actual.resourceGroup
+  if (!group) {
+    log.info(`Resource group ${config.names.resourceGroup} does not exist: nothing to destroy.`)
+    const entries = RESOURCE_KINDS.map((k) => entry(k, 'absent'))
+    return { ...base, entries, changes: 0, timeline: [], durationMs: Date.now() - started }
+  }
+
+  if (ownedBy(group.outputs.tags, config.stackName)) {
+    const t0 = Date.now()
+    await port.handlers.resourceGroup.delete(addresses.resourceGroup)
+    log.group(`resourceGroup ${group.name}: deleted with everything in it in ${formatSeconds(Date.now() - t0)}`, [])
+    const entries = RESOURCE_KINDS.map((k) => entry(k, actual[k] ? 'delete' : 'absent'))
+    const timeline = [{ key: 'resourceGroup' as ResourceKind, status: 'done' as const, startMs: 0, endMs: Date.now() - t0 }]
+    return { ...base, entries, changes: 1, timeline, durationMs: Date.now() - started }
+  }
+
+  const entries: DestroyEntry[] = [entry('resourceGroup', 'kept', 'not created by this action')]
+  const doomed: ResourceKind[] = []
+  for (const kind of RESOURCE_KINDS.filter((k) => k !== 'resourceGroup')) {
+    const observed = actual[kind]
+    if (!observed) {
+      entries.push(entry(kind, 'absent'))
+      continue
+    }
+    const tags = (observed.spec as { tags?: Tags }).tags
+    // Child resources carry no tags; their parent's check covers them.
+    if (tags !== undefined && !ownedBy(tags, config.stackName)) {
+      log.warning(`${kind} ${observed.name} is not tagged as part of stack ${config.stackName}: left in place.`)
+      entries.push(entry(kind, 'kept', 'not tagged as part of this stack'))
+      continue
+    }
+    entries.push(entry(kind, 'delete'))
+    doomed.push(kind)
+  }
+
+  const nodes = doomed.map((kind) => ({ key: kind, dependsOn: dependents(kind).filter((d) => doomed.includes(d)) }))
+  const timeline = await runDag(
+    nodes,
+    async (kind) => {
+      const t0 = Date.now()
+      await deleteAny(port, kind, addresses[kind])
+      log.group(`${kind} ${addresses[kind].name}: deleted in ${formatSeconds(Date.now() - t0)}`, [])
+    },
+    { concurrency: PARALLELISM }
+  )
+  return { ...base, entries, changes: doomed.length, timeline, durationMs: Date.now() - started }
+}
+
+function deleteAny(port: AzurePort, kind: ResourceKind, address: ResourceAddress): Promise<void> {
+  return (port.handlers[kind] as { delete(a: ResourceAddress): Promise<void> }).delete(address)
+}

@@ -1,0 +1,110 @@
+/**
+ * Reading a stack's actual state: every resource in parallel, then the few secondary reads that
+ * only make sense once a resource is known to exist (keys, shared key), also in parallel.
+ */
+import { randomBytes } from 'node:crypto'
+import type { AzurePort, Observed, ResourceAddress } from '../azure/port.js'
+import type { ActualState } from '../engine/plan.js'
+import type { Facts } from '../stack/facts.js'
+import { RESOURCE_KINDS } from '../stack/graph.js'
+import { SECRET_BACKEND_STORE_URI, SECRET_STORAGE_KEY, passwordFromBackendStoreUri } from '../stack/mlflowContainer.js'
+import type { ResourceKind } from '../stack/specs.js'
+import type { Log } from './log.js'
+
+export async function readActualState(
+  port: AzurePort,
+  addresses: Record<ResourceKind, ResourceAddress>,
+  kinds: readonly ResourceKind[] = RESOURCE_KINDS
+): Promise<ActualState> {
+  const entries = await Promise.all(
+    kinds.map(async (kind) => [kind, await getAny(port, kind, addresses[kind])] as const)
+  )
+  const actual: ActualState = {}
+  for (const [kind, observed] of entries) if (observed) Object.assign(actual, { [kind]: observed })
+  return actual
+}
+
+function getAny(port: AzurePort, kind: ResourceKind, address: ResourceAddress): Promise<Observed<ResourceKind> | undefined> {
+  return (port.handlers[kind] as { get(a: ResourceAddress): Promise<Observed<ResourceKind> | undefined> }).get(address)
+}
+
+/** A password Azure accepts (upper, lower, digit and symbol) that needs no quoting in a URI. */
+export function generatePassword(): string {
+  return `Mf1-${randomBytes(24).toString('base64url')}`
+}
+
+function secretValue(app: Observed<'containerApp'> | undefined, name: string): string | undefined {
+  return app?.spec.secrets.find((s) => s.name === name)?.value
+}
+
+export async function gatherFacts(
+  port: AzurePort,
+  addresses: Record<ResourceKind, ResourceAddress>,
+  actual: ActualState,
+  log: Log
+): Promise<Facts> {
+  const [sharedKey, keys] = await Promise.all([
+    actual.logAnalytics ? port.getWorkspaceSharedKey(addresses.logAnalytics) : undefined,
+    actual.storageAccount ? port.listStorageKeys(addresses.storageAccount) : undefined
+  ])
+  const app = actual.containerApp
+  for (const secret of app?.spec.secrets ?? []) log.mask(secret.value)
+  if (sharedKey) log.mask(sharedKey)
+  if (keys) {
+    log.mask(keys.key1)
+    log.mask(keys.key2)
+  }
+
+  // Keep whichever key the app already uses, so a deploy never undoes a rotation in progress.
+  const appKey = secretValue(app, SECRET_STORAGE_KEY)
+  const storageKey = keys && (appKey === keys.key1 || appKey === keys.key2 ? appKey : keys.key1)
+
+  const uri = secretValue(app, SECRET_BACKEND_STORE_URI)
+  const known = uri === undefined ? undefined : passwordFromBackendStoreUri(uri)
+  const password = known ?? generatePassword()
+  log.mask(password)
+  if (!known && actual.postgresServer) {
+    log.warning(
+      'The database password is not recorded in the container app (an earlier run stopped before creating it); ' +
+        'a new password will be set on the PostgreSQL server.'
+    )
+  }
+
+  return {
+    workspaceCustomerId: actual.logAnalytics?.outputs.customerId,
+    workspaceSharedKey: sharedKey,
+    environmentDefaultDomain: actual.managedEnvironment?.outputs.defaultDomain,
+    storageKey,
+    postgresPassword: password,
+    postgresPasswordIsNew: known === undefined
+  }
+}
+
+/** Facts a freshly written resource makes known to the resources after it. */
+export async function factsFromApplied(
+  port: AzurePort,
+  kind: ResourceKind,
+  address: ResourceAddress,
+  observed: Observed<ResourceKind>,
+  facts: Facts,
+  log: Log
+): Promise<Partial<Facts>> {
+  switch (kind) {
+    case 'logAnalytics': {
+      const sharedKey = await port.getWorkspaceSharedKey(address)
+      log.mask(sharedKey)
+      return { workspaceCustomerId: (observed as Observed<'logAnalytics'>).outputs.customerId, workspaceSharedKey: sharedKey }
+    }
+    case 'storageAccount': {
+      if (facts.storageKey) return {}
+      const keys = await port.listStorageKeys(address)
+      log.mask(keys.key1)
+      log.mask(keys.key2)
+      return { storageKey: keys.key1 }
+    }
+    case 'managedEnvironment':
+      return { environmentDefaultDomain: (observed as Observed<'managedEnvironment'>).outputs.defaultDomain }
+    default:
+      return {}
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * `parseInputs()` turns the action's raw inputs into one typed, validated configuration per command.
+ * Every rule a user can break is checked here, before any request to Azure.
+ */
+import { InputError } from './errors.js'
+import { Fields, type InputReader } from './fields.js'
+import {
+  RESOURCE_GROUP_RULE,
+  STACK_NAME_RULE,
+  STORAGE_ACCOUNT_RULE,
+  deriveNames,
+  isValidResourceGroupName,
+  isValidStackName,
+  isValidStorageAccountName,
+  type StackNames
+} from './naming.js'
+import { ADDRESS_SPACE_RULE, planAddresses, type AddressPlan } from './network.js'
+import { parseImageTag, type MlflowVersion } from './image.js'
+import { parseTags } from './tags.js'
+
+export const COMMANDS = ['deploy', 'plan', 'destroy'] as const
+export type Command = (typeof COMMANDS)[number]
+
+export const DEFAULT_ARM_ENDPOINT = 'https://management.azure.com'
+export const DEFAULT_IMAGE_TAG = 'v3.18.0'
+
+export interface AzureConnection {
+  endpoint: string
+  tokenScope: string
+  subscriptionId: string
+  clientId?: string
+  tenantId?: string
+  pollIntervalMs: number
+}
+
+interface CommonConfig {
+  stackName: string
+  /** True when the user named the resource group: the action then never deletes it. */
+  resourceGroupGiven: boolean
+  names: StackNames
+  azure: AzureConnection
+}
+
+export interface PostgresSettings {
+  skuName: string
+  skuTier: string
+  version: string
+  storageGb: number
+}
+
+export interface StackSettings {
+  location: string
+  image: { tag: string; version: MlflowVersion; reference: string }
+  replicas: number
+  cpu: number
+  memory: string
+  ingress: 'external' | 'internal'
+  postgres: PostgresSettings
+  network: AddressPlan
+  tags: Record<string, string>
+  logRetentionDays: number
+  /** How long deploy waits for the new revision to run and pass its health probe. */
+  waitTimeoutMs: number
+}
+
+export type DeployConfig = CommonConfig & StackSettings & { command: 'deploy' | 'plan' }
+export type DestroyConfig = CommonConfig & { command: 'destroy' }
+export type Config = DeployConfig | DestroyConfig
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+const POSTGRES_STORAGE_SIZES = [32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384]
+const POSTGRES_TIERS: Record<string, string> = {
+  Standard_B: 'Burstable',
+  Standard_D: 'GeneralPurpose',
+  Standard_E: 'MemoryOptimized'
+}
+
+/** Environment the action reads besides its inputs (so tests and local runs pass it explicitly). */
+export interface InputEnvironment {
+  AZURE_SUBSCRIPTION_ID?: string
+}
+
+export function parseInputs(read: InputReader, env: InputEnvironment = {}): Config {
+  const f = new Fields(read)
+  const command = f.oneOf('command', COMMANDS, 'deploy')
+
+  const stackName = f.required('stack-name', STACK_NAME_RULE)
+  if (stackName !== '' && !isValidStackName(stackName)) f.problem('stack-name', stackName, STACK_NAME_RULE)
+
+  const subscriptionId = f.optional('subscription-id') ?? env.AZURE_SUBSCRIPTION_ID ?? ''
+  if (subscriptionId === '') {
+    f.problem('subscription-id', '', 'is required (or set AZURE_SUBSCRIPTION_ID); it is the GUID of the subscription')
+  } else if (!GUID.test(subscriptionId)) {
+    f.problem('subscription-id', subscriptionId, 'must be a subscription GUID like 00000000-0000-0000-0000-000000000000')
+  }
+
+  const resourceGroup = f.optional('resource-group')
+  if (resourceGroup !== undefined && !isValidResourceGroupName(resourceGroup)) {
+    f.problem('resource-group', resourceGroup, RESOURCE_GROUP_RULE)
+  }
+  const storageAccount = f.optional('storage-account-name')
+  if (storageAccount !== undefined && !isValidStorageAccountName(storageAccount)) {
+    f.problem('storage-account-name', storageAccount, `${STORAGE_ACCOUNT_RULE}, unique across Azure`)
+  }
+
+  const azure = parseConnection(f, subscriptionId)
+  const names = deriveNames({ stackName, subscriptionId, resourceGroup, storageAccount })
+  const common: CommonConfig = { stackName, resourceGroupGiven: resourceGroup !== undefined, names, azure }
+
+  if (command === 'destroy') {
+    throwIfProblems(f)
+    return { ...common, command }
+  }
+  const settings = parseStackSettings(f)
+  throwIfProblems(f)
+  return { ...common, ...settings, command }
+}
+
+function throwIfProblems(f: Fields): void {
+  if (f.problems.length > 0) throw new InputError(f.problems)
+}
+
+function parseConnection(f: Fields, subscriptionId: string): AzureConnection {
+  const endpoint = f.matching(
+    'arm-endpoint',
+    /^https:\/\/[^\s/]+\/?$/,
+    'must be an https:// URL of an Azure Resource Manager endpoint, e.g. https://management.azure.com',
+    DEFAULT_ARM_ENDPOINT
+  ).replace(/\/$/, '')
+  const tokenScope =
+    f.optional('arm-token-scope') ??
+    (endpoint === DEFAULT_ARM_ENDPOINT ? `${DEFAULT_ARM_ENDPOINT}/.default` : `${endpoint}/.default`)
+  const clientId = f.optional('client-id')
+  const tenantId = f.optional('tenant-id')
+  if (clientId !== undefined && !GUID.test(clientId)) {
+    f.problem('client-id', clientId, 'must be the application (client) GUID of the identity to sign in as')
+  }
+  if (tenantId !== undefined && !GUID.test(tenantId)) {
+    f.problem('tenant-id', tenantId, 'must be the directory (tenant) GUID')
+  }
+  if ((clientId === undefined) !== (tenantId === undefined)) {
+    const [given, missing] = clientId === undefined ? ['tenant-id', 'client-id'] : ['client-id', 'tenant-id']
+    f.problem(missing, '', `is required when '${given}' is set: OIDC sign-in needs both`)
+  }
+  const pollSeconds = f.number('poll-interval', 0.01, 60, 5)
+  return { endpoint, tokenScope, subscriptionId, clientId, tenantId, pollIntervalMs: Math.round(pollSeconds * 1000) }
+}
+
+function parseStackSettings(f: Fields): StackSettings {
+  const location = f.required('location', 'is the Azure region, e.g. westeurope')
+  if (location !== '' && !/^[a-z][a-z0-9]{2,39}$/.test(location)) {
+    f.problem('location', location, 'must be an Azure region name in lower case without spaces, e.g. westeurope')
+  }
+
+  const imageTag = f.raw('image-tag') || DEFAULT_IMAGE_TAG
+  const version = parseImageTag(imageTag)
+  if (typeof version === 'string') f.problem('image-tag', imageTag, version)
+  const image =
+    typeof version === 'string'
+      ? { tag: imageTag, version: { major: 0, minor: 0, patch: 0 }, reference: '' }
+      : { tag: imageTag, version, reference: `ghcr.io/mlflow/mlflow:${imageTag}-full` }
+
+  const replicas = f.integer('replicas', 1, 30, 1)
+  const cpu = f.number('cpu', 0.5, 4, 1)
+  if (Math.round(cpu * 4) !== cpu * 4) f.problem('cpu', f.raw('cpu'), 'must be a multiple of 0.25 from 0.5 to 4')
+  const memory = f.raw('memory') || `${cpu * 2}Gi`
+  if (memory !== `${cpu * 2}Gi`) {
+    f.problem('memory', memory, `must be twice the CPU in Gi on the Consumption profile, here '${cpu * 2}Gi'`)
+  }
+  const ingress = f.oneOf('ingress', ['external', 'internal'] as const, 'external')
+
+  const skuName = f.matching(
+    'postgres-sku',
+    /^Standard_[BDE]\w+$/,
+    'must be a flexible server SKU such as Standard_B1ms, Standard_D2ds_v5 or Standard_E2ds_v5',
+    'Standard_B1ms'
+  )
+  const skuTier = POSTGRES_TIERS[skuName.slice(0, 10)] ?? 'Burstable'
+  const pgVersion = f.oneOf('postgres-version', ['13', '14', '15', '16', '17'] as const, '16')
+  const storageGb = f.integer('postgres-storage-gb', 32, 16384, 32)
+  if (!POSTGRES_STORAGE_SIZES.includes(storageGb)) {
+    f.problem('postgres-storage-gb', String(storageGb), `must be one of ${POSTGRES_STORAGE_SIZES.join(', ')}`)
+  }
+
+  const addressSpace = f.raw('vnet-address-space') || '10.42.0.0/16'
+  const network = planAddresses(addressSpace)
+  if (!network) f.problem('vnet-address-space', addressSpace, ADDRESS_SPACE_RULE)
+
+  const tags = parseTags(f.raw('tags'))
+  if (typeof tags === 'string') f.problem('tags', f.raw('tags'), tags)
+
+  return {
+    location,
+    image,
+    replicas,
+    cpu,
+    memory,
+    ingress,
+    postgres: { skuName, skuTier, version: pgVersion, storageGb },
+    network: network ?? { addressSpace, acaSubnet: '', dbSubnet: '' },
+    tags: typeof tags === 'string' ? {} : tags,
+    logRetentionDays: f.integer('log-retention-days', 30, 730, 30),
+    waitTimeoutMs: f.integer('wait-timeout', 10, 7200, 1200) * 1000
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * The only module that talks to the Actions runner: it reads inputs, masks secrets, builds the
+ * Azure port, runs the command and writes outputs and the job summary. Everything below it takes
+ * plain typed values, so the same code runs from tests and local runs.
+ */
+import * as core from '@actions/core'
+import { createAzurePort } from './azure/index.js'
+import { createCredential } from './azure/credential.js'
+import type { AzurePort } from './azure/port.js'
+import { deploy } from './commands/deploy.js'
+import { destroy } from './commands/destroy.js'
+import type { Log } from './commands/log.js'
+import { parseInputs, type Config, type Command } from './config/inputs.js'
+import { deploySummary, destroySummary } from './report/summary.js'
+
+const OIDC_AUDIENCE = 'api://AzureADTokenExchange'
+
+export const actionsLog: Log = {
+  info: (m) => core.info(m),
+  warning: (m) => core.warning(m),
+  debug: (m) => core.debug(m),
+  mask: (secret) => {
+    if (secret !== '') core.setSecret(secret)
+  },
+  group: (title, lines) => {
+    core.startGroup(title)
+    for (const line of lines) core.info(line)
+    core.endGroup()
+  }
+}
+
+function connect(config: Config, env: NodeJS.ProcessEnv): AzurePort {
+  const accessToken = env.AZURE_ACCESS_TOKEN || undefined
+  if (accessToken) actionsLog.mask(accessToken)
+  const credential = createCredential({
+    clientId: config.azure.clientId,
+    tenantId: config.azure.tenantId,
+    getIdToken: () => core.getIDToken(OIDC_AUDIENCE),
+    accessToken
+  })
+  return createAzurePort({
+    endpoint: config.azure.endpoint,
+    subscriptionId: config.azure.subscriptionId,
+    credential,
+    tokenScope: config.azure.tokenScope,
+    pollIntervalMs: config.azure.pollIntervalMs,
+    userAgentPrefix: 'mlflow-azure-action'
+  })
+}
+
+async function writeSummary(markdown: string): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return
+  await core.summary.addRaw(markdown).write()
+}
+
+export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  try {
+    const config = parseInputs((name) => core.getInput(name), env)
+    const port = connect(config, env)
+    const commands: Record<Command, () => Promise<void>> = {
+      deploy: async () => deployOrPlan(config, port),
+      plan: async () => deployOrPlan(config, port),
+      destroy: async () => {
+        if (config.command !== 'destroy') return
+        const result = await destroy(config, port, actionsLog)
+        core.setOutput('resource-group', result.resourceGroup)
+        core.setOutput('app-name', result.appName)
+        core.setOutput('changes', String(result.changes))
+        await writeSummary(destroySummary(result))
+      }
+    }
+    await commands[config.command]()
+  } catch (error) {
+    core.setFailed(error instanceof Error ? error.message : String(error))
+  }
+}
+
+async function deployOrPlan(config: Config, port: AzurePort): Promise<void> {
+  if (config.command === 'destroy') return
+  const result = await deploy(config, port, actionsLog, { waitTimeoutMs: config.waitTimeoutMs })
+  core.setOutput('resource-group', result.resourceGroup)
+  core.setOutput('app-name', result.appName)
+  core.setOutput('changes', String(result.changes))
+  if (result.trackingUri) core.setOutput('tracking-uri', result.trackingUri)
+  if (result.revision) core.setOutput('revision', result.revision)
+  await writeSummary(deploySummary(result))
+}

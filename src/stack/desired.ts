@@ -1,0 +1,186 @@
+/**
+ * `desiredState(config, facts)`: the stack's resources as a dependency graph. Pure: the same config
+ * and facts always give the same graph, which is what lets the plan be a diff and a rerun converge.
+ */
+import type { DeployConfig } from '../config/inputs.js'
+import type { ResourceAddress } from '../azure/port.js'
+import { DEPENDENCIES, stackAddresses } from './graph.js'
+import { UNKNOWN, type Facts } from './facts.js'
+import { appSecrets, backendStoreUri, mlflowContainer, MLFLOW_PORT } from './mlflowContainer.js'
+import type { ResourceKind, SpecByKind, Tags } from './specs.js'
+
+export interface DesiredResource<K extends ResourceKind = ResourceKind> {
+  /** Unique within the stack; equal to the kind, as a stack holds one resource of each kind. */
+  key: K
+  kind: K
+  address: ResourceAddress
+  dependsOn: ResourceKind[]
+  spec: SpecByKind[K]
+  /**
+   * False for a resource group the user named that already exists: the action uses it but never
+   * changes or deletes it.
+   */
+  managed: boolean
+}
+
+export type AnyDesired = { [K in ResourceKind]: DesiredResource<K> }[ResourceKind]
+
+export const MANAGED_BY = 'mlflow-azure-action'
+export const POSTGRES_ADMIN_LOGIN = 'mlflowadmin'
+
+export function stackTags(config: Pick<DeployConfig, 'tags' | 'stackName'>): Tags {
+  return { ...config.tags, 'managed-by': MANAGED_BY, 'mlflow-stack': config.stackName }
+}
+
+export function resourceId(subscriptionId: string, resourceGroup: string, path: string): string {
+  return `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/${path}`
+}
+
+export function appFqdn(config: DeployConfig, facts: Facts): string {
+  const domain = facts.environmentDefaultDomain ?? UNKNOWN
+  const internal = config.ingress === 'internal' ? 'internal.' : ''
+  return `${config.names.containerApp}.${internal}${domain}`
+}
+
+export function postgresFqdn(config: Pick<DeployConfig, 'names'>): string {
+  return `${config.names.postgresServer}.postgres.database.azure.com`
+}
+
+export function desiredState(config: DeployConfig, facts: Facts): AnyDesired[] {
+  const n = config.names
+  const rg = n.resourceGroup
+  const sub = config.azure.subscriptionId
+  const tags = stackTags(config)
+  const location = config.location
+  const vnetId = resourceId(sub, rg, `Microsoft.Network/virtualNetworks/${n.virtualNetwork}`)
+  const addresses = stackAddresses(n)
+  const place = <K extends ResourceKind>(kind: K) => ({
+    key: kind,
+    kind,
+    address: addresses[kind],
+    dependsOn: DEPENDENCIES[kind],
+    managed: true
+  })
+
+  const storageKey = facts.storageKey ?? UNKNOWN
+  const password = facts.postgresPassword ?? UNKNOWN
+
+  return [
+    {
+      ...place('resourceGroup'),
+      spec: { location, tags },
+    },
+    {
+      ...place('virtualNetwork'),
+      spec: {
+        location,
+        tags,
+        addressPrefixes: [config.network.addressSpace],
+        subnets: [
+          { name: n.acaSubnet, addressPrefix: config.network.acaSubnet, delegation: 'Microsoft.App/environments' },
+          {
+            name: n.dbSubnet,
+            addressPrefix: config.network.dbSubnet,
+            delegation: 'Microsoft.DBforPostgreSQL/flexibleServers'
+          }
+        ]
+      },
+    },
+    {
+      ...place('privateDnsZone'),
+      spec: { tags },
+    },
+    {
+      ...place('privateDnsLink'),
+      spec: { zoneName: n.privateDnsZone, virtualNetworkId: vnetId, registrationEnabled: false, tags },
+    },
+    {
+      ...place('logAnalytics'),
+      spec: { location, tags, sku: 'PerGB2018', retentionInDays: config.logRetentionDays },
+    },
+    {
+      ...place('storageAccount'),
+      spec: {
+        location,
+        tags,
+        sku: 'Standard_LRS',
+        kind: 'StorageV2',
+        allowBlobPublicAccess: false,
+        minimumTlsVersion: 'TLS1_2',
+        supportsHttpsTrafficOnly: true
+      },
+    },
+    {
+      ...place('blobContainer'),
+      spec: { accountName: n.storageAccount, publicAccess: 'None' },
+    },
+    {
+      ...place('postgresServer'),
+      spec: {
+        location,
+        tags,
+        skuName: config.postgres.skuName,
+        skuTier: config.postgres.skuTier,
+        version: config.postgres.version,
+        storageSizeGB: config.postgres.storageGb,
+        administratorLogin: POSTGRES_ADMIN_LOGIN,
+        administratorLoginPassword: facts.postgresPasswordIsNew ? password : undefined,
+        delegatedSubnetId: `${vnetId}/subnets/${n.dbSubnet}`,
+        privateDnsZoneId: resourceId(sub, rg, `Microsoft.Network/privateDnsZones/${n.privateDnsZone}`),
+        publicNetworkAccess: 'Disabled',
+        highAvailability: 'Disabled'
+      },
+    },
+    {
+      ...place('postgresDatabase'),
+      spec: { serverName: n.postgresServer, charset: 'UTF8', collation: 'en_US.utf8' },
+    },
+    {
+      ...place('managedEnvironment'),
+      spec: {
+        location,
+        tags,
+        infrastructureSubnetId: `${vnetId}/subnets/${n.acaSubnet}`,
+        internal: false,
+        logAnalyticsCustomerId: facts.workspaceCustomerId ?? UNKNOWN,
+        logAnalyticsSharedKey: facts.workspaceSharedKey ?? UNKNOWN
+      },
+    },
+    {
+      ...place('containerApp'),
+      spec: {
+        location,
+        tags,
+        environmentId: resourceId(sub, rg, `Microsoft.App/managedEnvironments/${n.managedEnvironment}`),
+        activeRevisionsMode: 'Single',
+        ingress: {
+          external: config.ingress === 'external',
+          targetPort: MLFLOW_PORT,
+          transport: 'auto',
+          allowInsecure: false,
+          ipSecurityRestrictions: []
+        },
+        secrets: appSecrets({
+          backendStoreUri: backendStoreUri({
+            login: POSTGRES_ADMIN_LOGIN,
+            password,
+            host: postgresFqdn(config),
+            database: n.postgresDatabase
+          }),
+          storageKey
+        }),
+        container: mlflowContainer({
+          image: config.image.reference,
+          version: config.image.version,
+          fqdn: appFqdn(config, facts),
+          storageAccount: n.storageAccount,
+          blobContainer: n.blobContainer,
+          cpu: config.cpu,
+          memory: config.memory
+        }),
+        minReplicas: config.replicas,
+        maxReplicas: config.replicas
+      },
+    }
+  ]
+}

@@ -1,0 +1,172 @@
+/**
+ * The desired shape of each Azure resource kind of a stack, in a form that is both what the action
+ * asks for and what it reads back: an adapter projects the ARM resource into the same shape, so the
+ * plan is a plain field-by-field comparison. Fields listed in `WRITE_ONLY_FIELDS` cannot be read back
+ * from ARM and are never compared.
+ */
+
+export type Tags = Record<string, string>
+
+export interface ResourceGroupSpec {
+  location: string
+  tags: Tags
+}
+
+export interface SubnetSpec {
+  name: string
+  addressPrefix: string
+  /** Service the subnet is delegated to, e.g. `Microsoft.App/environments`. */
+  delegation: string
+}
+
+export interface VirtualNetworkSpec {
+  location: string
+  tags: Tags
+  addressPrefixes: string[]
+  subnets: SubnetSpec[]
+}
+
+export interface PrivateDnsZoneSpec {
+  tags: Tags
+}
+
+export interface PrivateDnsLinkSpec {
+  zoneName: string
+  virtualNetworkId: string
+  registrationEnabled: boolean
+  tags: Tags
+}
+
+export interface LogAnalyticsSpec {
+  location: string
+  tags: Tags
+  sku: string
+  retentionInDays: number
+}
+
+export interface StorageAccountSpec {
+  location: string
+  tags: Tags
+  sku: string
+  kind: string
+  allowBlobPublicAccess: boolean
+  minimumTlsVersion: string
+  supportsHttpsTrafficOnly: boolean
+}
+
+export interface BlobContainerSpec {
+  accountName: string
+  publicAccess: 'None'
+}
+
+export interface PostgresServerSpec {
+  location: string
+  tags: Tags
+  skuName: string
+  skuTier: string
+  version: string
+  storageSizeGB: number
+  administratorLogin: string
+  /** Write-only: sent on create and on password recovery, never read back. */
+  administratorLoginPassword?: string
+  delegatedSubnetId: string
+  privateDnsZoneId: string
+  publicNetworkAccess: 'Disabled'
+  highAvailability: 'Disabled'
+}
+
+export interface PostgresDatabaseSpec {
+  serverName: string
+  charset: string
+  collation: string
+}
+
+export interface ManagedEnvironmentSpec {
+  location: string
+  tags: Tags
+  infrastructureSubnetId: string
+  internal: boolean
+  logAnalyticsCustomerId: string
+  /** Write-only: the workspace's shared key, sent with every PUT. */
+  logAnalyticsSharedKey?: string
+}
+
+export interface EnvVar {
+  name: string
+  value?: string
+  secretRef?: string
+}
+
+export interface Probe {
+  type: 'Liveness' | 'Readiness' | 'Startup'
+  path: string
+  port: number
+  initialDelaySeconds: number
+  periodSeconds: number
+  failureThreshold: number
+}
+
+export interface ContainerSpec {
+  name: string
+  image: string
+  command: string[]
+  args: string[]
+  env: EnvVar[]
+  cpu: number
+  memory: string
+  probes: Probe[]
+}
+
+export interface IpRule {
+  name: string
+  ipAddressRange: string
+  action: 'Allow' | 'Deny'
+}
+
+export interface IngressSpec {
+  external: boolean
+  targetPort: number
+  transport: 'auto' | 'http'
+  allowInsecure: boolean
+  ipSecurityRestrictions: IpRule[]
+}
+
+export interface SecretSpec {
+  name: string
+  /** Compared through `listSecrets`, never logged. */
+  value: string
+}
+
+export interface ContainerAppSpec {
+  location: string
+  tags: Tags
+  environmentId: string
+  activeRevisionsMode: 'Single' | 'Multiple'
+  ingress: IngressSpec
+  secrets: SecretSpec[]
+  container: ContainerSpec
+  minReplicas: number
+  maxReplicas: number
+}
+
+export interface SpecByKind {
+  resourceGroup: ResourceGroupSpec
+  virtualNetwork: VirtualNetworkSpec
+  privateDnsZone: PrivateDnsZoneSpec
+  privateDnsLink: PrivateDnsLinkSpec
+  logAnalytics: LogAnalyticsSpec
+  storageAccount: StorageAccountSpec
+  blobContainer: BlobContainerSpec
+  postgresServer: PostgresServerSpec
+  postgresDatabase: PostgresDatabaseSpec
+  managedEnvironment: ManagedEnvironmentSpec
+  containerApp: ContainerAppSpec
+}
+
+export type ResourceKind = keyof SpecByKind
+
+/** Fields the service never returns; the plan cannot compare them. */
+export const WRITE_ONLY_FIELDS: { [K in ResourceKind]?: string[] } = {
+  postgresServer: ['administratorLoginPassword'],
+  managedEnvironment: ['logAnalyticsSharedKey']
+}

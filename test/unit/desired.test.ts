@@ -1,0 +1,107 @@
+import { describe, expect, it } from '@jest/globals'
+import { parseInputs, type DeployConfig } from '../../src/config/inputs.js'
+import { desiredState, type AnyDesired } from '../../src/stack/desired.js'
+import { UNKNOWN, hasUnknown, type Facts } from '../../src/stack/facts.js'
+import { passwordFromBackendStoreUri } from '../../src/stack/mlflowContainer.js'
+import type { ContainerAppSpec } from '../../src/stack/specs.js'
+
+const SUB = '00000000-0000-4000-8000-000000000001'
+function config(extra: Record<string, string> = {}): DeployConfig {
+  const inputs: Record<string, string> = { 'stack-name': 'team-a', location: 'westeurope', 'subscription-id': SUB, ...extra }
+  return parseInputs((n) => inputs[n] ?? '') as DeployConfig
+}
+const known: Facts = {
+  workspaceCustomerId: 'cust-1',
+  workspaceSharedKey: 'shared-key-value',
+  environmentDefaultDomain: 'blue-123.westeurope.azurecontainerapps.io',
+  storageKey: 'storage-key-value',
+  postgresPassword: 'p@ss/word',
+  postgresPasswordIsNew: false
+}
+const app = (graph: AnyDesired[]) => graph.find((d) => d.kind === 'containerApp')!.spec as ContainerAppSpec
+
+describe('desiredState', () => {
+  it('describes the whole stack with dependencies inside the graph', () => {
+    const graph = desiredState(config(), known)
+    const kinds = graph.map((d) => d.kind)
+    expect(kinds).toHaveLength(11)
+    for (const d of graph) for (const dep of d.dependsOn) expect(kinds).toContain(dep)
+    expect(hasUnknown(graph)).toBe(false)
+  })
+
+  it('has secure defaults for storage and postgres', () => {
+    const graph = desiredState(config(), known)
+    expect(graph.find((d) => d.kind === 'storageAccount')!.spec).toMatchObject({
+      allowBlobPublicAccess: false,
+      minimumTlsVersion: 'TLS1_2',
+      supportsHttpsTrafficOnly: true
+    })
+    expect(graph.find((d) => d.kind === 'postgresServer')!.spec).toMatchObject({ publicNetworkAccess: 'Disabled' })
+    const vnet = graph.find((d) => d.kind === 'virtualNetwork')!.spec
+    expect(vnet).toMatchObject({
+      subnets: [
+        { name: 'aca', delegation: 'Microsoft.App/environments' },
+        { name: 'db', delegation: 'Microsoft.DBforPostgreSQL/flexibleServers' }
+      ]
+    })
+  })
+
+  it('passes secrets to the container only by reference and keeps them off the command line', () => {
+    const spec = app(desiredState(config(), known))
+    const commandLine = [...spec.container.command, ...spec.container.args].join(' ')
+    for (const secret of ['storage-key-value', 'p@ss/word', encodeURIComponent('p@ss/word')]) {
+      expect(commandLine).not.toContain(secret)
+      expect(JSON.stringify(spec.container.env)).not.toContain(secret)
+    }
+    expect(spec.container.env).toEqual(
+      expect.arrayContaining([
+        { name: 'MLFLOW_BACKEND_STORE_URI', secretRef: 'backend-store-uri' },
+        { name: 'AZURE_STORAGE_ACCESS_KEY', secretRef: 'storage-access-key' }
+      ])
+    )
+    const uri = spec.secrets.find((s) => s.name === 'backend-store-uri')!.value
+    expect(passwordFromBackendStoreUri(uri)).toBe('p@ss/word')
+    expect(uri).toContain('sslmode=require')
+  })
+
+  it('keeps the security middleware on, scoped to the app FQDN', () => {
+    const args = app(desiredState(config(), known)).container.args
+    const fqdn = 'team-a-mlflow.blue-123.westeurope.azurecontainerapps.io'
+    expect(args).toContain('--allowed-hosts')
+    expect(args[args.indexOf('--allowed-hosts') + 1]).toBe(`${fqdn},${fqdn}:*`)
+    expect(args[args.indexOf('--cors-allowed-origins') + 1]).toBe(`https://${fqdn}`)
+    expect(args.join(' ')).not.toContain('disable-security-middleware')
+  })
+
+  it('installs the blob client at start-up only for images before 3.11', () => {
+    const old = app(desiredState(config({ 'image-tag': 'v3.10.1' }), known)).container
+    expect(old.command).toEqual(['/bin/bash', '-c'])
+    expect(old.args[0]).toMatch(/^pip install --no-cache-dir azure-storage-blob==[\d.]+ && exec mlflow server /)
+    const current = app(desiredState(config({ 'image-tag': 'v3.11.0' }), known)).container
+    expect(current.command).toEqual(['mlflow'])
+    expect(current.args.join(' ')).not.toContain('pip install')
+  })
+
+  it('probes /health and sizes replicas from the input', () => {
+    const spec = app(desiredState(config({ replicas: '3' }), known))
+    expect(spec.minReplicas).toBe(3)
+    expect(spec.maxReplicas).toBe(3)
+    expect(spec.container.probes.map((p) => [p.type, p.path])).toEqual([
+      ['Startup', '/health'],
+      ['Liveness', '/health'],
+      ['Readiness', '/health']
+    ])
+  })
+
+  it('marks values only Azure knows before the first apply', () => {
+    const graph = desiredState(config(), { postgresPasswordIsNew: true, postgresPassword: 'x' })
+    expect(graph.find((d) => d.kind === 'managedEnvironment')!.spec).toMatchObject({ logAnalyticsCustomerId: UNKNOWN })
+    expect(hasUnknown(app(graph))).toBe(true)
+    expect(graph.find((d) => d.kind === 'postgresServer')!.spec).toMatchObject({ administratorLoginPassword: 'x' })
+  })
+
+  it('sends the admin password only when it is new', () => {
+    const graph = desiredState(config(), known)
+    expect(graph.find((d) => d.kind === 'postgresServer')!.spec).toMatchObject({ administratorLoginPassword: undefined })
+  })
+})
