@@ -4,7 +4,7 @@
  * plain typed values, so the same code runs from tests and local runs.
  */
 import * as core from '@actions/core'
-import { createAzurePort } from './azure/index.js'
+import { createAzurePort, describeAzureError } from './azure/index.js'
 import { createCredential } from './azure/credential.js'
 import type { AzurePort } from './azure/port.js'
 import { deploy } from './commands/deploy.js'
@@ -44,7 +44,13 @@ function connect(config: Config, env: NodeJS.ProcessEnv): AzurePort {
     credential,
     tokenScope: config.azure.tokenScope,
     pollIntervalMs: config.azure.pollIntervalMs,
-    userAgentPrefix: 'mlflow-azure-action'
+    userAgentPrefix: 'mlflow-azure-action',
+    retry: {
+      onRetry: (info) =>
+        actionsLog.info(
+          `Retrying ${info.label} (attempt ${info.attempt + 1}) after: ${describeAzureError(info.error)}`
+        )
+    }
   })
 }
 

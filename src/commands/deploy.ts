@@ -52,7 +52,9 @@ export async function deploy(
 
   const providers = await checkProviders(port, { register: apply, pollMs, timeoutMs: opts.waitTimeoutMs })
   for (const p of providers.filter((p) => p.action !== 'registered')) {
-    log.info(`Resource provider ${p.namespace}: ${p.action === 'register' ? 'not registered (deploy registers it)' : 'registered now'}`)
+    log.info(
+      `Resource provider ${p.namespace}: ${p.action === 'register' ? 'not registered (deploy registers it)' : 'registered now'}`
+    )
   }
 
   const actual = await readActualState(port, addresses)
@@ -88,7 +90,13 @@ export async function deploy(
     timeoutMs: opts.waitTimeoutMs
   })
   log.info(`Revision ${revision.name} is running and healthy at https://${fqdn}`)
-  return { ...base, timeline, trackingUri: `https://${fqdn}`, revision: revision.name, durationMs: now() - started }
+  return {
+    ...base,
+    timeline,
+    trackingUri: `https://${fqdn}`,
+    revision: revision.name,
+    durationMs: now() - started
+  }
 }
 
 async function applyPlan(
@@ -105,7 +113,10 @@ async function applyPlan(
   const facts = { ...state.facts }
   const pending = state.entries.filter((e) => e.action !== 'noop')
   const byKind = new Map(state.entries.map((e) => [e.kind, e]))
-  const nodes = pending.map((e) => ({ key: e.kind, dependsOn: state.desired.find((d) => d.kind === e.kind)!.dependsOn }))
+  const nodes = pending.map((e) => ({
+    key: e.kind,
+    dependsOn: state.desired.find((d) => d.kind === e.kind)!.dependsOn
+  }))
 
   const run = async (kind: ResourceKind): Promise<void> => {
     const entry = byKind.get(kind)!
@@ -134,8 +145,11 @@ async function applyPlan(
   } catch (error) {
     if (error instanceof DagError) {
       const skipped = error.timeline.filter((t) => t.status === 'skipped').map((t) => t.key)
-      const note = skipped.length > 0 ? `\nNot attempted (they depend on the failed ones): ${skipped.join(', ')}.` : ''
-      throw new Error(`Deploy failed:\n${error.message}${note}\nA rerun continues from here.`, { cause: error })
+      const note =
+        skipped.length > 0 ? `\nNot attempted (they depend on the failed ones): ${skipped.join(', ')}.` : ''
+      throw new Error(`Deploy failed:\n${error.message}${note}\nA rerun continues from here.`, {
+        cause: error
+      })
     }
     throw error
   }

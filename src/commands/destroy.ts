@@ -38,7 +38,11 @@ function ownedBy(tags: Tags | undefined, stackName: string): boolean {
 export async function destroy(config: DestroyConfig, port: AzurePort, log: Log): Promise<DestroyResult> {
   const started = Date.now()
   const addresses = stackAddresses(config.names)
-  const base = { command: 'destroy' as const, resourceGroup: config.names.resourceGroup, appName: config.names.containerApp }
+  const base = {
+    command: 'destroy' as const,
+    resourceGroup: config.names.resourceGroup,
+    appName: config.names.containerApp
+  }
   const entry = (kind: ResourceKind, action: DestroyEntry['action'], reason?: string): DestroyEntry => ({
     kind,
     name: addresses[kind].name,
@@ -57,9 +61,14 @@ export async function destroy(config: DestroyConfig, port: AzurePort, log: Log):
   if (ownedBy(group.outputs.tags, config.stackName)) {
     const t0 = Date.now()
     await port.handlers.resourceGroup.delete(addresses.resourceGroup)
-    log.group(`resourceGroup ${group.name}: deleted with everything in it in ${formatSeconds(Date.now() - t0)}`, [])
+    log.group(
+      `resourceGroup ${group.name}: deleted with everything in it in ${formatSeconds(Date.now() - t0)}`,
+      []
+    )
     const entries = RESOURCE_KINDS.map((k) => entry(k, actual[k] ? 'delete' : 'absent'))
-    const timeline = [{ key: 'resourceGroup' as ResourceKind, status: 'done' as const, startMs: 0, endMs: Date.now() - t0 }]
+    const timeline = [
+      { key: 'resourceGroup' as ResourceKind, status: 'done' as const, startMs: 0, endMs: Date.now() - t0 }
+    ]
     return { ...base, entries, changes: 1, timeline, durationMs: Date.now() - started }
   }
 
@@ -74,7 +83,9 @@ export async function destroy(config: DestroyConfig, port: AzurePort, log: Log):
     const tags = (observed.spec as { tags?: Tags }).tags
     // Child resources carry no tags; their parent's check covers them.
     if (tags !== undefined && !ownedBy(tags, config.stackName)) {
-      log.warning(`${kind} ${observed.name} is not tagged as part of stack ${config.stackName}: left in place.`)
+      log.warning(
+        `${kind} ${observed.name} is not tagged as part of stack ${config.stackName}: left in place.`
+      )
       entries.push(entry(kind, 'kept', 'not tagged as part of this stack'))
       continue
     }
@@ -82,7 +93,10 @@ export async function destroy(config: DestroyConfig, port: AzurePort, log: Log):
     doomed.push(kind)
   }
 
-  const nodes = doomed.map((kind) => ({ key: kind, dependsOn: dependents(kind).filter((d) => doomed.includes(d)) }))
+  const nodes = doomed.map((kind) => ({
+    key: kind,
+    dependsOn: dependents(kind).filter((d) => doomed.includes(d))
+  }))
   const timeline = await runDag(
     nodes,
     async (kind) => {

@@ -26,7 +26,8 @@ export async function checkProviders(
   const states = await Promise.all(REQUIRED_PROVIDERS.map((ns) => port.getProvider(ns)))
   return Promise.all(
     states.map(async (state): Promise<ProviderStatus> => {
-      if (state.registrationState === 'Registered') return { namespace: state.namespace, action: 'registered' }
+      if (state.registrationState === 'Registered')
+        return { namespace: state.namespace, action: 'registered' }
       if (!opts.register) return { namespace: state.namespace, action: 'register' }
       await registerProvider(port, state, opts)
       return { namespace: state.namespace, action: 'registered-now' }
@@ -58,6 +59,10 @@ async function registerProvider(
         ? { done: true, value: undefined }
         : { done: false, status: now.registrationState }
     },
-    { intervalMs: opts.pollMs, timeoutMs: opts.timeoutMs, what: `resource provider ${state.namespace} to register` }
+    {
+      intervalMs: opts.pollMs,
+      timeoutMs: opts.timeoutMs,
+      what: `resource provider ${state.namespace} to register`
+    }
   )
 }

@@ -19,8 +19,10 @@ export class RevisionFailedError extends Error {
 }
 
 export function revisionVerdict(r: RevisionState): 'ready' | 'failed' | 'pending' {
-  if (r.provisioningState.toLowerCase() === 'failed' || r.runningState.toLowerCase() === 'failed') return 'failed'
-  if (RUNNING.includes(r.runningState.toLowerCase()) && r.healthState.toLowerCase() === 'healthy') return 'ready'
+  if (r.provisioningState.toLowerCase() === 'failed' || r.runningState.toLowerCase() === 'failed')
+    return 'failed'
+  if (RUNNING.includes(r.runningState.toLowerCase()) && r.healthState.toLowerCase() === 'healthy')
+    return 'ready'
   return 'pending'
 }
 
@@ -41,7 +43,11 @@ export async function waitForLatestRevision(
         ? { done: true, value: r }
         : { done: false, status: `${r.provisioningState}, ${r.runningState}, health ${r.healthState}` }
     },
-    { intervalMs: opts.pollMs, timeoutMs: opts.timeoutMs, what: `revision ${name} to run and pass its health probe` }
+    {
+      intervalMs: opts.pollMs,
+      timeoutMs: opts.timeoutMs,
+      what: `revision ${name} to run and pass its health probe`
+    }
   )
   return { revision, fqdn: observed.outputs.fqdn }
 }

@@ -7,7 +7,11 @@ import type { AzurePort, Observed, ResourceAddress } from '../azure/port.js'
 import type { ActualState } from '../engine/plan.js'
 import type { Facts } from '../stack/facts.js'
 import { RESOURCE_KINDS } from '../stack/graph.js'
-import { SECRET_BACKEND_STORE_URI, SECRET_STORAGE_KEY, passwordFromBackendStoreUri } from '../stack/mlflowContainer.js'
+import {
+  SECRET_BACKEND_STORE_URI,
+  SECRET_STORAGE_KEY,
+  passwordFromBackendStoreUri
+} from '../stack/mlflowContainer.js'
 import type { ResourceKind } from '../stack/specs.js'
 import type { Log } from './log.js'
 
@@ -24,8 +28,14 @@ export async function readActualState(
   return actual
 }
 
-function getAny(port: AzurePort, kind: ResourceKind, address: ResourceAddress): Promise<Observed<ResourceKind> | undefined> {
-  return (port.handlers[kind] as { get(a: ResourceAddress): Promise<Observed<ResourceKind> | undefined> }).get(address)
+function getAny(
+  port: AzurePort,
+  kind: ResourceKind,
+  address: ResourceAddress
+): Promise<Observed<ResourceKind> | undefined> {
+  return (
+    port.handlers[kind] as { get(a: ResourceAddress): Promise<Observed<ResourceKind> | undefined> }
+  ).get(address)
 }
 
 /** A password Azure accepts (upper, lower, digit and symbol) that needs no quoting in a URI. */
@@ -93,7 +103,10 @@ export async function factsFromApplied(
     case 'logAnalytics': {
       const sharedKey = await port.getWorkspaceSharedKey(address)
       log.mask(sharedKey)
-      return { workspaceCustomerId: (observed as Observed<'logAnalytics'>).outputs.customerId, workspaceSharedKey: sharedKey }
+      return {
+        workspaceCustomerId: (observed as Observed<'logAnalytics'>).outputs.customerId,
+        workspaceSharedKey: sharedKey
+      }
     }
     case 'storageAccount': {
       if (facts.storageKey) return {}

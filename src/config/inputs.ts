@@ -89,9 +89,17 @@ export function parseInputs(read: InputReader, env: InputEnvironment = {}): Conf
 
   const subscriptionId = f.optional('subscription-id') ?? env.AZURE_SUBSCRIPTION_ID ?? ''
   if (subscriptionId === '') {
-    f.problem('subscription-id', '', 'is required (or set AZURE_SUBSCRIPTION_ID); it is the GUID of the subscription')
+    f.problem(
+      'subscription-id',
+      '',
+      'is required (or set AZURE_SUBSCRIPTION_ID); it is the GUID of the subscription'
+    )
   } else if (!GUID.test(subscriptionId)) {
-    f.problem('subscription-id', subscriptionId, 'must be a subscription GUID like 00000000-0000-0000-0000-000000000000')
+    f.problem(
+      'subscription-id',
+      subscriptionId,
+      'must be a subscription GUID like 00000000-0000-0000-0000-000000000000'
+    )
   }
 
   const resourceGroup = f.optional('resource-group')
@@ -121,12 +129,14 @@ function throwIfProblems(f: Fields): void {
 }
 
 function parseConnection(f: Fields, subscriptionId: string): AzureConnection {
-  const endpoint = f.matching(
-    'arm-endpoint',
-    /^https:\/\/[^\s/]+\/?$/,
-    'must be an https:// URL of an Azure Resource Manager endpoint, e.g. https://management.azure.com',
-    DEFAULT_ARM_ENDPOINT
-  ).replace(/\/$/, '')
+  const endpoint = f
+    .matching(
+      'arm-endpoint',
+      /^https:\/\/[^\s/]+\/?$/,
+      'must be an https:// URL of an Azure Resource Manager endpoint, e.g. https://management.azure.com',
+      DEFAULT_ARM_ENDPOINT
+    )
+    .replace(/\/$/, '')
   const tokenScope =
     f.optional('arm-token-scope') ??
     (endpoint === DEFAULT_ARM_ENDPOINT ? `${DEFAULT_ARM_ENDPOINT}/.default` : `${endpoint}/.default`)
@@ -143,13 +153,24 @@ function parseConnection(f: Fields, subscriptionId: string): AzureConnection {
     f.problem(missing, '', `is required when '${given}' is set: OIDC sign-in needs both`)
   }
   const pollSeconds = f.number('poll-interval', 0.01, 60, 5)
-  return { endpoint, tokenScope, subscriptionId, clientId, tenantId, pollIntervalMs: Math.round(pollSeconds * 1000) }
+  return {
+    endpoint,
+    tokenScope,
+    subscriptionId,
+    clientId,
+    tenantId,
+    pollIntervalMs: Math.round(pollSeconds * 1000)
+  }
 }
 
 function parseStackSettings(f: Fields): StackSettings {
   const location = f.required('location', 'is the Azure region, e.g. westeurope')
   if (location !== '' && !/^[a-z][a-z0-9]{2,39}$/.test(location)) {
-    f.problem('location', location, 'must be an Azure region name in lower case without spaces, e.g. westeurope')
+    f.problem(
+      'location',
+      location,
+      'must be an Azure region name in lower case without spaces, e.g. westeurope'
+    )
   }
 
   const imageTag = f.raw('image-tag') || DEFAULT_IMAGE_TAG
@@ -162,7 +183,8 @@ function parseStackSettings(f: Fields): StackSettings {
 
   const replicas = f.integer('replicas', 1, 30, 1)
   const cpu = f.number('cpu', 0.5, 4, 1)
-  if (Math.round(cpu * 4) !== cpu * 4) f.problem('cpu', f.raw('cpu'), 'must be a multiple of 0.25 from 0.5 to 4')
+  if (Math.round(cpu * 4) !== cpu * 4)
+    f.problem('cpu', f.raw('cpu'), 'must be a multiple of 0.25 from 0.5 to 4')
   const memory = f.raw('memory') || `${cpu * 2}Gi`
   if (memory !== `${cpu * 2}Gi`) {
     f.problem('memory', memory, `must be twice the CPU in Gi on the Consumption profile, here '${cpu * 2}Gi'`)

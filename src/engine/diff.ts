@@ -7,11 +7,34 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
-function sameValue(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b)
+/**
+ * A canonical form for comparison: object keys sorted (the service may answer them in any order)
+ * and ARM resource ids lower-cased (ARM ids are case-insensitive and come back re-cased).
+ */
+function canonical(v: unknown): unknown {
+  if (typeof v === 'string') return v.startsWith('/subscriptions/') ? v.toLowerCase() : v
+  if (Array.isArray(v)) return v.map(canonical)
+  if (isPlainObject(v)) {
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .filter((k) => v[k] !== undefined)
+        .map((k) => [k, canonical(v[k])])
+    )
+  }
+  return v
 }
 
-export function changedFields(desired: unknown, observed: unknown, skip: readonly string[] = [], prefix = ''): string[] {
+function sameValue(a: unknown, b: unknown): boolean {
+  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b))
+}
+
+export function changedFields(
+  desired: unknown,
+  observed: unknown,
+  skip: readonly string[] = [],
+  prefix = ''
+): string[] {
   if (!isPlainObject(desired) || !isPlainObject(observed)) {
     return sameValue(desired, observed) ? [] : [prefix]
   }

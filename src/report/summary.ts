@@ -22,7 +22,8 @@ function escapeCell(text: string): string {
 
 export function planTable(entries: PlanEntry[]): string {
   const rows = entries.map(
-    (e) => `| ${e.kind} | \`${escapeCell(e.name)}\` | ${ICON[e.action]} | ${escapeCell(e.changes.join(', ')) || '—'} |`
+    (e) =>
+      `| ${e.kind} | \`${escapeCell(e.name)}\` | ${ICON[e.action]} | ${escapeCell(e.changes.join(', ')) || '—'} |`
   )
   return ['| resource | name | action | changed fields |', '|---|---|---|---|', ...rows].join('\n')
 }
@@ -36,7 +37,15 @@ export function timelineGantt(timeline: TimelineEntry<string>[]): string {
     const tag = t.status === 'failed' ? 'crit, ' : t.status === 'skipped' ? 'done, ' : ''
     return `    ${t.key} : ${tag}${t.key}, ${Math.round(t.startMs)}, ${Math.round(end)}`
   })
-  return ['```mermaid', 'gantt', '    dateFormat x', '    axisFormat %M:%S', '    section apply', ...lines, '```'].join('\n')
+  return [
+    '```mermaid',
+    'gantt',
+    '    dateFormat x',
+    '    axisFormat %M:%S',
+    '    section apply',
+    ...lines,
+    '```'
+  ].join('\n')
 }
 
 export function deploySummary(r: DeployResult): string {
@@ -49,18 +58,22 @@ export function deploySummary(r: DeployResult): string {
     )
   }
   parts.push(
-    r.changes === 0 ? 'No changes: the stack matches the inputs.' : `${r.changes} resource(s) to create or update.`,
+    r.changes === 0
+      ? 'No changes: the stack matches the inputs.'
+      : `${r.changes} resource(s) to create or update.`,
     planTable(r.entries)
   )
   if (r.timeline.length > 0) parts.push('### Timeline', timelineGantt(r.timeline))
-  if (r.trackingUri) parts.push(`Tracking URI: ${r.trackingUri}${r.revision ? ` (revision \`${r.revision}\`)` : ''}`)
+  if (r.trackingUri)
+    parts.push(`Tracking URI: ${r.trackingUri}${r.revision ? ` (revision \`${r.revision}\`)` : ''}`)
   parts.push(`Took ${(r.durationMs / 1000).toFixed(1)} s.`)
   return parts.join('\n\n') + '\n'
 }
 
 export function destroySummary(r: DestroyResult): string {
   const rows = r.entries.map(
-    (e) => `| ${e.kind} | \`${escapeCell(e.name)}\` | ${ICON[e.action]} | ${escapeCell(e.reason ?? '') || '—'} |`
+    (e) =>
+      `| ${e.kind} | \`${escapeCell(e.name)}\` | ${ICON[e.action]} | ${escapeCell(e.reason ?? '') || '—'} |`
   )
   const parts = [
     `## MLflow stack destroy: \`${r.appName}\` in \`${r.resourceGroup}\``,

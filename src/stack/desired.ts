@@ -68,7 +68,7 @@ export function desiredState(config: DeployConfig, facts: Facts): AnyDesired[] {
   return [
     {
       ...place('resourceGroup'),
-      spec: { location, tags },
+      spec: { location, tags }
     },
     {
       ...place('virtualNetwork'),
@@ -77,26 +77,30 @@ export function desiredState(config: DeployConfig, facts: Facts): AnyDesired[] {
         tags,
         addressPrefixes: [config.network.addressSpace],
         subnets: [
-          { name: n.acaSubnet, addressPrefix: config.network.acaSubnet, delegation: 'Microsoft.App/environments' },
+          {
+            name: n.acaSubnet,
+            addressPrefix: config.network.acaSubnet,
+            delegation: 'Microsoft.App/environments'
+          },
           {
             name: n.dbSubnet,
             addressPrefix: config.network.dbSubnet,
             delegation: 'Microsoft.DBforPostgreSQL/flexibleServers'
           }
         ]
-      },
+      }
     },
     {
       ...place('privateDnsZone'),
-      spec: { tags },
+      spec: { tags }
     },
     {
       ...place('privateDnsLink'),
-      spec: { zoneName: n.privateDnsZone, virtualNetworkId: vnetId, registrationEnabled: false, tags },
+      spec: { zoneName: n.privateDnsZone, virtualNetworkId: vnetId, registrationEnabled: false, tags }
     },
     {
       ...place('logAnalytics'),
-      spec: { location, tags, sku: 'PerGB2018', retentionInDays: config.logRetentionDays },
+      spec: { location, tags, sku: 'PerGB2018', retentionInDays: config.logRetentionDays }
     },
     {
       ...place('storageAccount'),
@@ -108,11 +112,11 @@ export function desiredState(config: DeployConfig, facts: Facts): AnyDesired[] {
         allowBlobPublicAccess: false,
         minimumTlsVersion: 'TLS1_2',
         supportsHttpsTrafficOnly: true
-      },
+      }
     },
     {
       ...place('blobContainer'),
-      spec: { accountName: n.storageAccount, publicAccess: 'None' },
+      spec: { accountName: n.storageAccount, publicAccess: 'None' }
     },
     {
       ...place('postgresServer'),
@@ -129,11 +133,11 @@ export function desiredState(config: DeployConfig, facts: Facts): AnyDesired[] {
         privateDnsZoneId: resourceId(sub, rg, `Microsoft.Network/privateDnsZones/${n.privateDnsZone}`),
         publicNetworkAccess: 'Disabled',
         highAvailability: 'Disabled'
-      },
+      }
     },
     {
       ...place('postgresDatabase'),
-      spec: { serverName: n.postgresServer, charset: 'UTF8', collation: 'en_US.utf8' },
+      spec: { serverName: n.postgresServer, charset: 'UTF8', collation: 'en_US.utf8' }
     },
     {
       ...place('managedEnvironment'),
@@ -144,7 +148,7 @@ export function desiredState(config: DeployConfig, facts: Facts): AnyDesired[] {
         internal: false,
         logAnalyticsCustomerId: facts.workspaceCustomerId ?? UNKNOWN,
         logAnalyticsSharedKey: facts.workspaceSharedKey ?? UNKNOWN
-      },
+      }
     },
     {
       ...place('containerApp'),
@@ -180,7 +184,7 @@ export function desiredState(config: DeployConfig, facts: Facts): AnyDesired[] {
         }),
         minReplicas: config.replicas,
         maxReplicas: config.replicas
-      },
+      }
     }
   ]
 }

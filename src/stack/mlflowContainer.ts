@@ -92,7 +92,16 @@ export function mlflowContainer(input: MlflowContainerInput): ContainerSpec {
 }
 
 function base(input: MlflowContainerInput, command: string[], args: string[], env: EnvVar[]): ContainerSpec {
-  return { name: 'mlflow', image: input.image, command, args, env, cpu: input.cpu, memory: input.memory, probes: probes() }
+  return {
+    name: 'mlflow',
+    image: input.image,
+    command,
+    args,
+    env,
+    cpu: input.cpu,
+    memory: input.memory,
+    probes: probes()
+  }
 }
 
 export function appSecrets(opts: { backendStoreUri: string; storageKey: string }): SecretSpec[] {

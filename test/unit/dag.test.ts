@@ -52,7 +52,9 @@ describe('runDag', () => {
       await h.settle()
       h.pending.get(key)?.resolve()
       await h.settle()
-      const running = h.started.filter((k) => !['a', 'b', 'c', 'd', 'e'].slice(0, ['a', 'b', 'c', 'd', 'e'].indexOf(key) + 1).includes(k))
+      const running = h.started.filter(
+        (k) => !['a', 'b', 'c', 'd', 'e'].slice(0, ['a', 'b', 'c', 'd', 'e'].indexOf(key) + 1).includes(k)
+      )
       expect(running.length).toBeLessThanOrEqual(2)
     }
     await done

@@ -7,7 +7,12 @@ import type { ContainerAppSpec } from '../../src/stack/specs.js'
 
 const SUB = '00000000-0000-4000-8000-000000000001'
 function config(extra: Record<string, string> = {}): DeployConfig {
-  const inputs: Record<string, string> = { 'stack-name': 'team-a', location: 'westeurope', 'subscription-id': SUB, ...extra }
+  const inputs: Record<string, string> = {
+    'stack-name': 'team-a',
+    location: 'westeurope',
+    'subscription-id': SUB,
+    ...extra
+  }
   return parseInputs((n) => inputs[n] ?? '') as DeployConfig
 }
 const known: Facts = {
@@ -36,7 +41,9 @@ describe('desiredState', () => {
       minimumTlsVersion: 'TLS1_2',
       supportsHttpsTrafficOnly: true
     })
-    expect(graph.find((d) => d.kind === 'postgresServer')!.spec).toMatchObject({ publicNetworkAccess: 'Disabled' })
+    expect(graph.find((d) => d.kind === 'postgresServer')!.spec).toMatchObject({
+      publicNetworkAccess: 'Disabled'
+    })
     const vnet = graph.find((d) => d.kind === 'virtualNetwork')!.spec
     expect(vnet).toMatchObject({
       subnets: [
@@ -76,7 +83,9 @@ describe('desiredState', () => {
   it('installs the blob client at start-up only for images before 3.11', () => {
     const old = app(desiredState(config({ 'image-tag': 'v3.10.1' }), known)).container
     expect(old.command).toEqual(['/bin/bash', '-c'])
-    expect(old.args[0]).toMatch(/^pip install --no-cache-dir azure-storage-blob==[\d.]+ && exec mlflow server /)
+    expect(old.args[0]).toMatch(
+      /^pip install --no-cache-dir azure-storage-blob==[\d.]+ && exec mlflow server /
+    )
     const current = app(desiredState(config({ 'image-tag': 'v3.11.0' }), known)).container
     expect(current.command).toEqual(['mlflow'])
     expect(current.args.join(' ')).not.toContain('pip install')
@@ -95,13 +104,19 @@ describe('desiredState', () => {
 
   it('marks values only Azure knows before the first apply', () => {
     const graph = desiredState(config(), { postgresPasswordIsNew: true, postgresPassword: 'x' })
-    expect(graph.find((d) => d.kind === 'managedEnvironment')!.spec).toMatchObject({ logAnalyticsCustomerId: UNKNOWN })
+    expect(graph.find((d) => d.kind === 'managedEnvironment')!.spec).toMatchObject({
+      logAnalyticsCustomerId: UNKNOWN
+    })
     expect(hasUnknown(app(graph))).toBe(true)
-    expect(graph.find((d) => d.kind === 'postgresServer')!.spec).toMatchObject({ administratorLoginPassword: 'x' })
+    expect(graph.find((d) => d.kind === 'postgresServer')!.spec).toMatchObject({
+      administratorLoginPassword: 'x'
+    })
   })
 
   it('sends the admin password only when it is new', () => {
     const graph = desiredState(config(), known)
-    expect(graph.find((d) => d.kind === 'postgresServer')!.spec).toMatchObject({ administratorLoginPassword: undefined })
+    expect(graph.find((d) => d.kind === 'postgresServer')!.spec).toMatchObject({
+      administratorLoginPassword: undefined
+    })
   })
 })

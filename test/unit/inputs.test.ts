@@ -3,7 +3,12 @@ import { InputError } from '../../src/config/errors.js'
 import { parseInputs, type DeployConfig } from '../../src/config/inputs.js'
 
 const SUB = '00000000-0000-4000-8000-000000000001'
-const base: Record<string, string> = { command: 'deploy', 'stack-name': 'team-a', location: 'westeurope', 'subscription-id': SUB }
+const base: Record<string, string> = {
+  command: 'deploy',
+  'stack-name': 'team-a',
+  location: 'westeurope',
+  'subscription-id': SUB
+}
 const reader = (inputs: Record<string, string>) => (name: string) => inputs[name] ?? ''
 
 function parse(overrides: Record<string, string>) {
@@ -28,8 +33,17 @@ describe('parseInputs', () => {
     expect(config.replicas).toBe(1)
     expect(config.memory).toBe('2Gi')
     expect(config.ingress).toBe('external')
-    expect(config.postgres).toEqual({ skuName: 'Standard_B1ms', skuTier: 'Burstable', version: '16', storageGb: 32 })
-    expect(config.network).toEqual({ addressSpace: '10.42.0.0/16', acaSubnet: '10.42.0.0/23', dbSubnet: '10.42.2.0/24' })
+    expect(config.postgres).toEqual({
+      skuName: 'Standard_B1ms',
+      skuTier: 'Burstable',
+      version: '16',
+      storageGb: 32
+    })
+    expect(config.network).toEqual({
+      addressSpace: '10.42.0.0/16',
+      acaSubnet: '10.42.0.0/23',
+      dbSubnet: '10.42.2.0/24'
+    })
     expect(config.azure.endpoint).toBe('https://management.azure.com')
     expect(config.azure.tokenScope).toBe('https://management.azure.com/.default')
     expect(config.names.resourceGroup).toBe('rg-team-a')
@@ -37,9 +51,12 @@ describe('parseInputs', () => {
   })
 
   it('derives a scope from a custom endpoint and reads the subscription from the environment', () => {
-    const config = parseInputs(reader({ ...base, 'subscription-id': '', 'arm-endpoint': 'https://127.0.0.1:8443/' }), {
-      AZURE_SUBSCRIPTION_ID: SUB
-    })
+    const config = parseInputs(
+      reader({ ...base, 'subscription-id': '', 'arm-endpoint': 'https://127.0.0.1:8443/' }),
+      {
+        AZURE_SUBSCRIPTION_ID: SUB
+      }
+    )
     expect(config.azure.endpoint).toBe('https://127.0.0.1:8443')
     expect(config.azure.tokenScope).toBe('https://127.0.0.1:8443/.default')
     expect(config.azure.subscriptionId).toBe(SUB)
@@ -70,9 +87,19 @@ describe('parseInputs', () => {
     ['bad postgres version', { 'postgres-version': '12' }, 'postgres-version', /'13'/],
     ['odd storage size', { 'postgres-storage-gb': '100' }, 'postgres-storage-gb', /one of 32, 64/],
     ['small address space', { 'vnet-address-space': '10.0.0.0/24' }, 'vnet-address-space', /\/22 or larger/],
-    ['unaligned address space', { 'vnet-address-space': '10.0.1.0/16' }, 'vnet-address-space', /network boundary/],
+    [
+      'unaligned address space',
+      { 'vnet-address-space': '10.0.1.0/16' },
+      'vnet-address-space',
+      /network boundary/
+    ],
     ['bad resource group', { 'resource-group': 'rg.' }, 'resource-group', /must not end with '\.'/],
-    ['bad storage name', { 'storage-account-name': 'My_Store' }, 'storage-account-name', /lower-case letters and digits/],
+    [
+      'bad storage name',
+      { 'storage-account-name': 'My_Store' },
+      'storage-account-name',
+      /lower-case letters and digits/
+    ],
     ['tag without =', { tags: 'team' }, 'tags', /key=value/],
     ['reserved tag', { tags: 'managed-by=me' }, 'tags', /set by the action/],
     ['client id without tenant', { 'client-id': SUB }, 'tenant-id', /required when 'client-id'/],
@@ -94,6 +121,8 @@ describe('parseInputs', () => {
   })
 
   it('formats the error with input, value and rule', () => {
-    expect(() => parse({ replicas: '99' })).toThrow("Input 'replicas' has value '99': must be a whole number from 1 to 30")
+    expect(() => parse({ replicas: '99' })).toThrow(
+      "Input 'replicas' has value '99': must be a whole number from 1 to 30"
+    )
   })
 })

@@ -9,7 +9,12 @@ import type { ResourceKind } from '../../src/stack/specs.js'
 
 const SUB = '00000000-0000-4000-8000-000000000001'
 function config(extra: Record<string, string> = {}): DeployConfig {
-  const inputs: Record<string, string> = { 'stack-name': 'team-a', location: 'westeurope', 'subscription-id': SUB, ...extra }
+  const inputs: Record<string, string> = {
+    'stack-name': 'team-a',
+    location: 'westeurope',
+    'subscription-id': SUB,
+    ...extra
+  }
   return parseInputs((n) => inputs[n] ?? '') as DeployConfig
 }
 const facts: Facts = {
@@ -42,10 +47,20 @@ function applied(graph: AnyDesired[]): ActualState {
 
 describe('changedFields', () => {
   it('reports nested paths, whole arrays, and ignores absent desired fields', () => {
-    expect(changedFields({ a: 1, b: { c: 2, d: 3 }, e: [1, 2], f: undefined }, { a: 1, b: { c: 2, d: 4 }, e: [2, 1], f: 9 })).toEqual([
-      'b.d',
-      'e'
-    ])
+    expect(
+      changedFields(
+        { a: 1, b: { c: 2, d: 3 }, e: [1, 2], f: undefined },
+        { a: 1, b: { c: 2, d: 4 }, e: [2, 1], f: 9 }
+      )
+    ).toEqual(['b.d', 'e'])
+  })
+  it('ignores key order inside array items and the casing of ARM ids', () => {
+    expect(
+      changedFields(
+        { env: [{ name: 'A', secretRef: 'a' }], id: '/subscriptions/S/resourceGroups/RG/x' },
+        { env: [{ secretRef: 'a', name: 'A' }], id: '/subscriptions/s/resourcegroups/rg/x' }
+      )
+    ).toEqual([])
   })
   it('notices a removed tag', () => {
     expect(changedFields({ tags: { a: '1' } }, { tags: { a: '1', b: '2' } })).toEqual(['tags.b'])
@@ -71,7 +86,13 @@ describe('plan', () => {
     const actual = applied(desiredState(config(), facts))
     const entries = plan(desiredState(config({ replicas: '2' }), facts), actual)
     expect(entries.filter((e) => e.action !== 'noop')).toEqual([
-      { key: 'containerApp', kind: 'containerApp', name: 'team-a-mlflow', action: 'update', changes: ['minReplicas', 'maxReplicas'] }
+      {
+        key: 'containerApp',
+        kind: 'containerApp',
+        name: 'team-a-mlflow',
+        action: 'update',
+        changes: ['minReplicas', 'maxReplicas']
+      }
     ])
   })
 

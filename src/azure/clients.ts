@@ -1,0 +1,84 @@
+/**
+ * Builds the seven `@azure/arm-*` clients for one endpoint (real ARM or the local emulator) and one
+ * credential. TLS trust for a local endpoint comes from `NODE_EXTRA_CA_CERTS`.
+ */
+import { ContainerAppsAPIClient } from '@azure/arm-appcontainers'
+import { NetworkManagementClient } from '@azure/arm-network'
+import { OperationalInsightsManagementClient } from '@azure/arm-operationalinsights'
+import { PostgreSQLManagementFlexibleServerClient } from '@azure/arm-postgresql-flexible'
+import { PrivateDnsManagementClient } from '@azure/arm-privatedns'
+import { ResourceManagementClient } from '@azure/arm-resources'
+import { StorageManagementClient } from '@azure/arm-storage'
+import type { TokenCredential } from '@azure/identity'
+
+export const DEFAULT_ARM_ENDPOINT = 'https://management.azure.com'
+export const DEFAULT_TOKEN_SCOPE = 'https://management.azure.com/.default'
+
+export interface ClientOptions {
+  /** ARM endpoint, e.g. `https://management.azure.com` or `https://127.0.0.1:<port>`. */
+  endpoint: string
+  subscriptionId: string
+  credential: TokenCredential
+  /** AAD scope of the tokens, e.g. `https://management.azure.com/.default`. */
+  tokenScope: string
+  /** Interval between polls of a long-running operation (ms); also drives the SDK's retry delay. */
+  pollIntervalMs: number
+  userAgentPrefix?: string
+}
+
+export interface AzureClients {
+  readonly subscriptionId: string
+  /** `updateIntervalInMs` for every long-running operation. */
+  readonly pollIntervalMs: number
+  readonly resources: ResourceManagementClient
+  readonly network: NetworkManagementClient
+  readonly privateDns: PrivateDnsManagementClient
+  readonly operationalInsights: OperationalInsightsManagementClient
+  readonly storage: StorageManagementClient
+  readonly postgres: PostgreSQLManagementFlexibleServerClient
+  readonly containerApps: ContainerAppsAPIClient
+}
+
+export function clamp(value: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, value))
+}
+
+/** Pipeline options shared by every client (modular and AutoRest alike). */
+export function pipelineOptions(
+  opts: Pick<ClientOptions, 'endpoint' | 'pollIntervalMs' | 'userAgentPrefix'>
+): {
+  endpoint: string
+  retryOptions: { maxRetries: number; retryDelayInMs: number; maxRetryDelayInMs: number }
+  userAgentOptions: { userAgentPrefix?: string }
+} {
+  return {
+    endpoint: opts.endpoint.replace(/\/+$/, ''),
+    retryOptions: {
+      maxRetries: 5,
+      retryDelayInMs: clamp(opts.pollIntervalMs, 50, 1000),
+      maxRetryDelayInMs: 30_000
+    },
+    userAgentOptions: opts.userAgentPrefix ? { userAgentPrefix: opts.userAgentPrefix } : {}
+  }
+}
+
+export function createClients(opts: ClientOptions): AzureClients {
+  const common = pipelineOptions(opts)
+  const modular = { ...common, credentials: { scopes: [opts.tokenScope] } }
+  const { credential, subscriptionId } = opts
+  return {
+    subscriptionId,
+    pollIntervalMs: opts.pollIntervalMs,
+    resources: new ResourceManagementClient(credential, subscriptionId, modular),
+    network: new NetworkManagementClient(credential, subscriptionId, modular),
+    privateDns: new PrivateDnsManagementClient(credential, subscriptionId, modular),
+    operationalInsights: new OperationalInsightsManagementClient(credential, subscriptionId, modular),
+    storage: new StorageManagementClient(credential, subscriptionId, modular),
+    // The AutoRest client would otherwise ask for `${endpoint}/.default`.
+    postgres: new PostgreSQLManagementFlexibleServerClient(credential, subscriptionId, {
+      ...common,
+      credentialScopes: [opts.tokenScope]
+    }),
+    containerApps: new ContainerAppsAPIClient(credential, subscriptionId, modular)
+  }
+}

@@ -1,0 +1,245 @@
+/**
+ * The MLflow container app. Secrets (backend-store URI, storage key) travel as app secrets and reach
+ * the container through `secretRef` env vars; GET does not return their values, so `get` also calls
+ * `listSecrets` and the observed spec carries them (sorted by name) for comparison.
+ */
+import type {
+  Container,
+  ContainerApp,
+  ContainerAppProbe,
+  ContainerAppSecret,
+  EnvironmentVar,
+  IpSecurityRestrictionRule,
+  Revision
+} from '@azure/arm-appcontainers'
+import type {
+  ContainerAppSpec,
+  ContainerSpec,
+  EnvVar,
+  IngressSpec,
+  IpRule,
+  Probe,
+  SecretSpec
+} from '../stack/specs.js'
+import type { AzureClients } from './clients.js'
+import { deleteIgnoringNotFound, getOrUndefined, lro, normalizeTags, tagsForArm } from './common.js'
+import type { Observed, ResourceAddress, ResourceHandler, RevisionState } from './port.js'
+
+function envToArm(e: EnvVar): EnvironmentVar {
+  return e.secretRef !== undefined
+    ? { name: e.name, secretRef: e.secretRef }
+    : { name: e.name, value: e.value ?? '' }
+}
+
+function probeToArm(p: Probe): ContainerAppProbe {
+  return {
+    type: p.type,
+    httpGet: { path: p.path, port: p.port },
+    initialDelaySeconds: p.initialDelaySeconds,
+    periodSeconds: p.periodSeconds,
+    failureThreshold: p.failureThreshold
+  }
+}
+
+function containerToArm(c: ContainerSpec): Container {
+  return {
+    name: c.name,
+    image: c.image,
+    ...(c.command.length ? { command: [...c.command] } : {}),
+    ...(c.args.length ? { args: [...c.args] } : {}),
+    env: c.env.map(envToArm),
+    resources: { cpu: c.cpu, memory: c.memory },
+    ...(c.probes.length ? { probes: c.probes.map(probeToArm) } : {})
+  }
+}
+
+export function sortSecrets(secrets: SecretSpec[]): SecretSpec[] {
+  return [...secrets].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+}
+
+export function toArm(spec: ContainerAppSpec): ContainerApp {
+  const ingress = spec.ingress
+  return {
+    location: spec.location,
+    tags: tagsForArm(spec.tags),
+    environmentId: spec.environmentId,
+    configuration: {
+      activeRevisionsMode: spec.activeRevisionsMode,
+      ingress: {
+        external: ingress.external,
+        targetPort: ingress.targetPort,
+        transport: ingress.transport,
+        allowInsecure: ingress.allowInsecure,
+        ...(ingress.ipSecurityRestrictions.length
+          ? { ipSecurityRestrictions: ingress.ipSecurityRestrictions.map((r) => ({ ...r })) }
+          : {})
+      },
+      secrets: sortSecrets(spec.secrets).map((s) => ({ name: s.name, value: s.value }))
+    },
+    template: {
+      containers: [containerToArm(spec.container)],
+      scale: { minReplicas: spec.minReplicas, maxReplicas: spec.maxReplicas }
+    }
+  }
+}
+
+function envFromArm(e: EnvironmentVar): EnvVar {
+  // The service may answer `value: ""` / `null` next to a secretRef; a secretRef wins.
+  if (e.secretRef) return { name: e.name ?? '', secretRef: e.secretRef }
+  return { name: e.name ?? '', value: e.value ?? '' }
+}
+
+const PROBE_TYPES: Record<string, Probe['type']> = {
+  liveness: 'Liveness',
+  readiness: 'Readiness',
+  startup: 'Startup'
+}
+
+function probeFromArm(p: ContainerAppProbe): Probe {
+  return {
+    type: PROBE_TYPES[(p.type ?? 'liveness').toLowerCase()] ?? (p.type as Probe['type']),
+    path: p.httpGet?.path ?? '',
+    port: p.httpGet?.port ?? p.tcpSocket?.port ?? 0,
+    initialDelaySeconds: p.initialDelaySeconds ?? 0,
+    periodSeconds: p.periodSeconds ?? 10,
+    failureThreshold: p.failureThreshold ?? 3
+  }
+}
+
+function containerFromArm(c: Container | undefined): ContainerSpec {
+  const cpu = c?.resources?.cpu
+  return {
+    name: c?.name ?? '',
+    image: c?.image ?? '',
+    command: [...(c?.command ?? [])],
+    args: [...(c?.args ?? [])],
+    env: (c?.env ?? []).map(envFromArm),
+    cpu: typeof cpu === 'string' ? Number(cpu) : (cpu ?? 0),
+    memory: c?.resources?.memory ?? '',
+    probes: (c?.probes ?? []).map(probeFromArm)
+  }
+}
+
+function ipRuleFromArm(r: IpSecurityRestrictionRule): IpRule {
+  const action =
+    r.action?.toLowerCase() === 'deny' ? 'Deny' : r.action?.toLowerCase() === 'allow' ? 'Allow' : r.action
+  return { name: r.name, ipAddressRange: r.ipAddressRange, action: action as IpRule['action'] }
+}
+
+function ingressFromArm(app: ContainerApp): IngressSpec {
+  const i = app.configuration?.ingress
+  const transport = (i?.transport ?? 'auto').toLowerCase()
+  return {
+    external: i?.external ?? false,
+    targetPort: i?.targetPort ?? 0,
+    transport: transport as IngressSpec['transport'],
+    allowInsecure: i?.allowInsecure ?? false,
+    ipSecurityRestrictions: (i?.ipSecurityRestrictions ?? []).map(ipRuleFromArm)
+  }
+}
+
+function revisionsModeFromArm(mode: string | undefined): ContainerAppSpec['activeRevisionsMode'] {
+  if (mode === undefined || mode.toLowerCase() === 'single') return 'Single'
+  return mode.toLowerCase() === 'multiple' ? 'Multiple' : (mode as ContainerAppSpec['activeRevisionsMode'])
+}
+
+export function secretsFromArm(secrets: ReadonlyArray<ContainerAppSecret | SecretSpec>): SecretSpec[] {
+  return sortSecrets(secrets.map((s) => ({ name: s.name ?? '', value: s.value ?? '' })))
+}
+
+export interface ContainerAppExtras {
+  /** The values from `listSecrets` (GET never returns them). */
+  secrets?: ReadonlyArray<ContainerAppSecret | SecretSpec>
+  address?: ResourceAddress
+}
+
+export function fromArm(app: ContainerApp, extras: ContainerAppExtras = {}): Observed<'containerApp'> {
+  const secrets = extras.secrets ?? app.configuration?.secrets ?? []
+  return {
+    kind: 'containerApp',
+    id: app.id ?? '',
+    name: app.name ?? extras.address?.name ?? '',
+    provisioningState: app.provisioningState,
+    spec: {
+      location: app.location,
+      tags: normalizeTags(app.tags),
+      environmentId: app.environmentId ?? app.managedEnvironmentId ?? '',
+      activeRevisionsMode: revisionsModeFromArm(app.configuration?.activeRevisionsMode),
+      ingress: ingressFromArm(app),
+      secrets: secretsFromArm(secrets),
+      container: containerFromArm(app.template?.containers?.[0]),
+      minReplicas: app.template?.scale?.minReplicas ?? 0,
+      maxReplicas: app.template?.scale?.maxReplicas ?? 10
+    },
+    outputs: {
+      fqdn: app.configuration?.ingress?.fqdn ?? '',
+      latestRevisionName: app.latestRevisionName ?? '',
+      latestReadyRevisionName: app.latestReadyRevisionName ?? '',
+      runningStatus: app.runningStatus ?? ''
+    }
+  }
+}
+
+export function revisionFromArm(rev: Revision): RevisionState {
+  const state: RevisionState = {
+    name: rev.name ?? '',
+    provisioningState: rev.provisioningState ?? '',
+    runningState: rev.runningState ?? '',
+    healthState: rev.healthState ?? '',
+    active: rev.active ?? false,
+    trafficWeight: rev.trafficWeight ?? 0,
+    image: rev.template?.containers?.[0]?.image ?? ''
+  }
+  if (rev.provisioningError) state.provisioningError = rev.provisioningError
+  return state
+}
+
+export function containerAppHandler(clients: AzureClients): ResourceHandler<'containerApp'> {
+  const ops = clients.containerApps.containerApps
+  return {
+    kind: 'containerApp',
+    async get(address) {
+      const app = await getOrUndefined(() => ops.get(address.resourceGroup, address.name))
+      if (!app) return undefined
+      const secrets = await getOrUndefined(() => ops.listSecrets(address.resourceGroup, address.name))
+      if (!secrets) return undefined
+      return fromArm(app, { secrets: secrets.value ?? [], address })
+    },
+    async put(address, spec) {
+      const app = await ops.createOrUpdate(
+        address.resourceGroup,
+        address.name,
+        toArm(spec),
+        lro(clients.pollIntervalMs)
+      )
+      // The values just written are the app's secrets; no need to read them back.
+      return fromArm(app, { secrets: spec.secrets, address })
+    },
+    async delete(address) {
+      await deleteIgnoringNotFound(() =>
+        ops.delete(address.resourceGroup, address.name, lro(clients.pollIntervalMs))
+      )
+    }
+  }
+}
+
+export async function getRevision(
+  clients: AzureClients,
+  app: ResourceAddress,
+  revisionName: string
+): Promise<RevisionState> {
+  return revisionFromArm(
+    await clients.containerApps.containerAppsRevisions.getRevision(app.resourceGroup, app.name, revisionName)
+  )
+}
+
+export async function listRevisions(clients: AzureClients, app: ResourceAddress): Promise<RevisionState[]> {
+  const out: RevisionState[] = []
+  for await (const rev of clients.containerApps.containerAppsRevisions.listRevisions(
+    app.resourceGroup,
+    app.name
+  )) {
+    out.push(revisionFromArm(rev))
+  }
+  return out
+}

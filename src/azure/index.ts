@@ -1,0 +1,127 @@
+/**
+ * The Azure port on the `@azure/arm-*` clients: one handler per resource kind plus the extra
+ * operations, every call wrapped in the action-level retry (`withRetry`).
+ */
+import type { TokenCredential } from '@azure/identity'
+import type { ResourceKind } from '../stack/specs.js'
+import { blobContainerHandler } from './blobContainers.js'
+import { clamp, createClients, DEFAULT_ARM_ENDPOINT, DEFAULT_TOKEN_SCOPE } from './clients.js'
+import type { AzureClients } from './clients.js'
+import { containerAppHandler, getRevision, listRevisions } from './containerApps.js'
+import { getSharedKey, logAnalyticsHandler } from './logAnalytics.js'
+import { managedEnvironmentHandler } from './managedEnvironments.js'
+import type { AzurePort, Handlers, ResourceAddress, ResourceHandler } from './port.js'
+import { postgresDatabaseHandler } from './postgresDatabases.js'
+import { postgresServerHandler, setPassword } from './postgresServers.js'
+import { privateDnsLinkHandler } from './privateDnsLinks.js'
+import { privateDnsZoneHandler } from './privateDnsZones.js'
+import { getProvider, registerProvider } from './providers.js'
+import { resourceGroupHandler } from './resourceGroups.js'
+import { withRetry } from './retry.js'
+import type { RetryInfo } from './retry.js'
+import { listKeys, regenerateKey, storageAccountHandler } from './storageAccounts.js'
+import { virtualNetworkHandler } from './virtualNetworks.js'
+
+export type { AzureClients, ClientOptions } from './clients.js'
+export { createClients, DEFAULT_ARM_ENDPOINT, DEFAULT_TOKEN_SCOPE } from './clients.js'
+export { createCredential, staticTokenCredential } from './credential.js'
+export type { CredentialOptions } from './credential.js'
+export { describeAzureError, isNotFound, isRestError } from './errors.js'
+export { isRetryable, retryReason, withRetry } from './retry.js'
+export type { RetryInfo, RetryOptions } from './retry.js'
+export type * from './port.js'
+
+export interface RetryPolicy {
+  /** Total attempts per call, including the first; default 5. */
+  attempts?: number
+  /** First backoff delay (ms); default `clamp(pollIntervalMs, 50, 5000)`. */
+  baseDelayMs?: number
+  /** Largest single backoff delay (ms); default 60 s. */
+  maxDelayMs?: number
+  /** Called before each retry, e.g. to log `describeAzureError(info.error)`. */
+  onRetry?: (info: RetryInfo) => void
+}
+
+export interface AzurePortOptions {
+  subscriptionId: string
+  credential: TokenCredential
+  /** Default `https://management.azure.com`. */
+  endpoint?: string
+  /** Default `https://management.azure.com/.default`. */
+  tokenScope?: string
+  /** LRO poll interval (ms); default 2000 (the SDK's own default). */
+  pollIntervalMs?: number
+  userAgentPrefix?: string
+  retry?: RetryPolicy
+}
+
+export function createAzurePort(opts: AzurePortOptions): AzurePort {
+  const pollIntervalMs = opts.pollIntervalMs ?? 2000
+  const clients = createClients({
+    endpoint: opts.endpoint ?? DEFAULT_ARM_ENDPOINT,
+    subscriptionId: opts.subscriptionId,
+    credential: opts.credential,
+    tokenScope: opts.tokenScope ?? DEFAULT_TOKEN_SCOPE,
+    pollIntervalMs,
+    ...(opts.userAgentPrefix !== undefined ? { userAgentPrefix: opts.userAgentPrefix } : {})
+  })
+  return createAzurePortFromClients(clients, opts.retry)
+}
+
+/** The port on already-built clients (tests, or a caller that tunes the clients itself). */
+export function createAzurePortFromClients(clients: AzureClients, retry: RetryPolicy = {}): AzurePort {
+  const baseDelayMs = retry.baseDelayMs ?? clamp(clients.pollIntervalMs, 50, 5000)
+  const run = <T>(label: string, op: () => Promise<T>): Promise<T> =>
+    withRetry(op, {
+      label,
+      baseDelayMs,
+      ...(retry.attempts !== undefined ? { attempts: retry.attempts } : {}),
+      ...(retry.maxDelayMs !== undefined ? { maxDelayMs: retry.maxDelayMs } : {}),
+      ...(retry.onRetry !== undefined ? { onRetry: retry.onRetry } : {})
+    })
+
+  const label = (kind: string, verb: string, a: ResourceAddress): string =>
+    `${verb} ${kind} ${a.resourceGroup}/${a.parent ? `${a.parent}/` : ''}${a.name}`
+
+  function wrap<K extends ResourceKind>(h: ResourceHandler<K>): ResourceHandler<K> {
+    return {
+      kind: h.kind,
+      get: (address) => run(label(h.kind, 'get', address), () => h.get(address)),
+      put: (address, spec) => run(label(h.kind, 'put', address), () => h.put(address, spec)),
+      delete: (address) => run(label(h.kind, 'delete', address), () => h.delete(address))
+    }
+  }
+
+  const handlers: Handlers = {
+    resourceGroup: wrap(resourceGroupHandler(clients)),
+    virtualNetwork: wrap(virtualNetworkHandler(clients)),
+    privateDnsZone: wrap(privateDnsZoneHandler(clients)),
+    privateDnsLink: wrap(privateDnsLinkHandler(clients)),
+    logAnalytics: wrap(logAnalyticsHandler(clients)),
+    storageAccount: wrap(storageAccountHandler(clients)),
+    blobContainer: wrap(blobContainerHandler(clients)),
+    postgresServer: wrap(postgresServerHandler(clients)),
+    postgresDatabase: wrap(postgresDatabaseHandler(clients)),
+    managedEnvironment: wrap(managedEnvironmentHandler(clients)),
+    containerApp: wrap(containerAppHandler(clients))
+  }
+
+  return {
+    subscriptionId: clients.subscriptionId,
+    handlers,
+    getWorkspaceSharedKey: (a) => run(label('logAnalytics', 'sharedKeys', a), () => getSharedKey(clients, a)),
+    listStorageKeys: (a) => run(label('storageAccount', 'listKeys', a), () => listKeys(clients, a)),
+    regenerateStorageKey: (a, keyName) =>
+      run(label('storageAccount', `regenerateKey ${keyName}`, a), () => regenerateKey(clients, a, keyName)),
+    setPostgresPassword: (a, password) =>
+      run(label('postgresServer', 'setPassword', a), () => setPassword(clients, a, password)),
+    getRevision: (a, revisionName) =>
+      run(label('containerApp', `getRevision ${revisionName}`, a), () =>
+        getRevision(clients, a, revisionName)
+      ),
+    listRevisions: (a) => run(label('containerApp', 'listRevisions', a), () => listRevisions(clients, a)),
+    getProvider: (namespace) => run(`getProvider ${namespace}`, () => getProvider(clients, namespace)),
+    registerProvider: (namespace) =>
+      run(`registerProvider ${namespace}`, () => registerProvider(clients, namespace))
+  }
+}
