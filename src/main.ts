@@ -11,7 +11,8 @@ import { deploy } from './commands/deploy.js'
 import { destroy } from './commands/destroy.js'
 import type { Log } from './commands/log.js'
 import { parseInputs, type Config, type Command } from './config/inputs.js'
-import { deploySummary, destroySummary } from './report/summary.js'
+import { smokeTest } from './commands/smokeTest.js'
+import { deploySummary, destroySummary, smokeSummary } from './report/summary.js'
 
 const OIDC_AUDIENCE = 'api://AzureADTokenExchange'
 
@@ -62,13 +63,24 @@ async function writeSummary(markdown: string): Promise<void> {
 export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   try {
     const config = parseInputs((name) => core.getInput(name), env)
-    const port = connect(config, env)
+    // Built on demand: a smoke test of a given URL needs no Azure sign-in at all.
+    const azure = (): AzurePort => connect(config, env)
     const commands: Record<Command, () => Promise<void>> = {
-      deploy: async () => deployOrPlan(config, port),
-      plan: async () => deployOrPlan(config, port),
+      deploy: async () => deployOrPlan(config, azure()),
+      plan: async () => deployOrPlan(config, azure()),
+      'smoke-test': async () => {
+        if (config.command !== 'smoke-test') return
+        const port = config.trackingUri ? undefined : azure()
+        const result = await smokeTest(config, { log: actionsLog, env, port })
+        core.setOutput('tracking-uri', result.trackingUri)
+        core.setOutput('smoke-result', result.passed ? 'passed' : 'failed')
+        await writeSummary(smokeSummary(result))
+        const failed = result.steps.find((s) => s.status === 'failed')
+        if (failed) core.setFailed(`Smoke test failed at step '${failed.name}': ${failed.detail}`)
+      },
       destroy: async () => {
         if (config.command !== 'destroy') return
-        const result = await destroy(config, port, actionsLog)
+        const result = await destroy(config, azure(), actionsLog)
         core.setOutput('resource-group', result.resourceGroup)
         core.setOutput('app-name', result.appName)
         core.setOutput('changes', String(result.changes))
@@ -82,7 +94,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
 }
 
 async function deployOrPlan(config: Config, port: AzurePort): Promise<void> {
-  if (config.command === 'destroy') return
+  if (config.command !== 'deploy' && config.command !== 'plan') return
   const result = await deploy(config, port, actionsLog, { waitTimeoutMs: config.waitTimeoutMs })
   core.setOutput('resource-group', result.resourceGroup)
   core.setOutput('app-name', result.appName)

@@ -18,11 +18,11 @@ import { ADDRESS_SPACE_RULE, planAddresses, type AddressPlan } from './network.j
 import { parseImageTag, type MlflowVersion } from './image.js'
 import { parseTags } from './tags.js'
 
-export const COMMANDS = ['deploy', 'plan', 'destroy'] as const
+export const COMMANDS = ['deploy', 'plan', 'destroy', 'smoke-test'] as const
 export type Command = (typeof COMMANDS)[number]
 
 export const DEFAULT_ARM_ENDPOINT = 'https://management.azure.com'
-export const DEFAULT_IMAGE_TAG = 'v3.18.0'
+export const DEFAULT_IMAGE_TAG = 'v3.17.2'
 
 export interface AzureConnection {
   endpoint: string
@@ -65,7 +65,19 @@ export interface StackSettings {
 
 export type DeployConfig = CommonConfig & StackSettings & { command: 'deploy' | 'plan' }
 export type DestroyConfig = CommonConfig & { command: 'destroy' }
-export type Config = DeployConfig | DestroyConfig
+export interface SmokeConfig {
+  command: 'smoke-test'
+  /** Given, or looked up from the stack's container app. */
+  trackingUri?: string
+  stackName: string
+  names?: StackNames
+  azure: AzureConnection
+  /** Run `mlflow demo` too (needs Python on the runner); the REST round trip always runs. */
+  demo: boolean
+  timeoutMs: number
+}
+
+export type Config = DeployConfig | DestroyConfig | SmokeConfig
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const POSTGRES_STORAGE_SIZES = [32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384]
@@ -83,6 +95,7 @@ export interface InputEnvironment {
 export function parseInputs(read: InputReader, env: InputEnvironment = {}): Config {
   const f = new Fields(read)
   const command = f.oneOf('command', COMMANDS, 'deploy')
+  if (command === 'smoke-test') return parseSmokeTest(f, env)
 
   const stackName = f.required('stack-name', STACK_NAME_RULE)
   if (stackName !== '' && !isValidStackName(stackName)) f.problem('stack-name', stackName, STACK_NAME_RULE)
@@ -122,6 +135,43 @@ export function parseInputs(read: InputReader, env: InputEnvironment = {}): Conf
   const settings = parseStackSettings(f)
   throwIfProblems(f)
   return { ...common, ...settings, command }
+}
+
+function parseSmokeTest(f: Fields, env: InputEnvironment): SmokeConfig {
+  const trackingUri = f.optional('tracking-uri')?.replace(/\/+$/, '')
+  if (trackingUri !== undefined && !/^https?:\/\/[^\s/]+$/.test(trackingUri)) {
+    f.problem(
+      'tracking-uri',
+      trackingUri,
+      'must be the http(s) URL of an MLflow server, e.g. https://mlflow.example.com'
+    )
+  }
+  const stackName = f.raw('stack-name')
+  if (trackingUri === undefined && stackName === '') {
+    f.problem('tracking-uri', '', "is required unless 'stack-name' names a deployed stack to test")
+  }
+  if (stackName !== '' && !isValidStackName(stackName)) f.problem('stack-name', stackName, STACK_NAME_RULE)
+  const subscriptionId = f.optional('subscription-id') ?? env.AZURE_SUBSCRIPTION_ID ?? ''
+  if (trackingUri === undefined && !GUID.test(subscriptionId)) {
+    f.problem(
+      'subscription-id',
+      subscriptionId,
+      "must be the subscription GUID of the stack when 'tracking-uri' is not given"
+    )
+  }
+  const azure = parseConnection(f, subscriptionId)
+  const resourceGroup = f.optional('resource-group')
+  const config: SmokeConfig = {
+    command: 'smoke-test',
+    trackingUri,
+    stackName,
+    names: stackName === '' ? undefined : deriveNames({ stackName, subscriptionId, resourceGroup }),
+    azure,
+    demo: f.boolean('mlflow-demo', true),
+    timeoutMs: f.integer('wait-timeout', 10, 7200, 1200) * 1000
+  }
+  throwIfProblems(f)
+  return config
 }
 
 function throwIfProblems(f: Fields): void {

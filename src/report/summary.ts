@@ -4,6 +4,7 @@
  */
 import type { DeployResult } from '../commands/deploy.js'
 import type { DestroyResult } from '../commands/destroy.js'
+import type { SmokeResult } from '../commands/smokeTest.js'
 import type { TimelineEntry } from '../engine/dag.js'
 import type { PlanEntry } from '../engine/plan.js'
 
@@ -82,4 +83,20 @@ export function destroySummary(r: DestroyResult): string {
   ]
   if (r.timeline.length > 0) parts.push('### Timeline', timelineGantt(r.timeline))
   return parts.join('\n\n') + '\n'
+}
+
+const STEP_ICON = { passed: '✅ passed', failed: '❌ failed', skipped: '⏭️ skipped' } as const
+
+export function smokeSummary(r: SmokeResult): string {
+  const rows = r.steps.map(
+    (s) =>
+      `| ${s.name} | ${STEP_ICON[s.status]} | ${(s.durationMs / 1000).toFixed(1)} s | ${escapeCell(s.detail)} |`
+  )
+  return (
+    [
+      `## MLflow smoke test: ${r.passed ? 'passed' : 'failed'}`,
+      `Server: ${r.trackingUri}${r.version ? ` (MLflow ${r.version})` : ''}`,
+      ['| step | result | time | detail |', '|---|---|---|---|', ...rows].join('\n')
+    ].join('\n\n') + '\n'
+  )
 }

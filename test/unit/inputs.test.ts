@@ -29,7 +29,7 @@ describe('parseInputs', () => {
   it('applies defaults for a minimal deploy', () => {
     const config = parse({}) as DeployConfig
     expect(config.command).toBe('deploy')
-    expect(config.image.reference).toBe('ghcr.io/mlflow/mlflow:v3.18.0-full')
+    expect(config.image.reference).toBe('ghcr.io/mlflow/mlflow:v3.17.2-full')
     expect(config.replicas).toBe(1)
     expect(config.memory).toBe('2Gi')
     expect(config.ingress).toBe('external')

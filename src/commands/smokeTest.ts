@@ -1,0 +1,196 @@
+/**
+ * `smoke-test`: proves a deployed MLflow works the way a user would use it. Each step is timed;
+ * the first failure stops the test and says which step failed and why.
+ */
+import { randomBytes } from 'node:crypto'
+import type { AzurePort } from '../azure/port.js'
+import type { SmokeConfig } from '../config/inputs.js'
+import { stackAddresses } from '../stack/graph.js'
+import { MlflowHttp, answer, diagnose, type Credentials } from '../smoke/http.js'
+import { restRoundTrip } from '../smoke/roundTrip.js'
+import { ensureMlflowClient } from '../smoke/venv.js'
+import { pollUntil } from '../util/poll.js'
+import { runProcess, tail } from '../util/process.js'
+import { formatSeconds, type Log } from './log.js'
+
+export interface SmokeStep {
+  name: string
+  status: 'passed' | 'failed' | 'skipped'
+  durationMs: number
+  detail: string
+}
+
+export interface SmokeResult {
+  command: 'smoke-test'
+  trackingUri: string
+  version?: string
+  passed: boolean
+  steps: SmokeStep[]
+}
+
+export interface SmokeDeps {
+  log: Log
+  env: NodeJS.ProcessEnv
+  /** Needed only to find the tracking URI of a stack when none is given. */
+  port?: AzurePort
+  credentials?: Credentials
+}
+
+const DEMO_EXPERIMENT = 'MLflow Demo'
+
+export async function findTrackingUri(config: SmokeConfig, port: AzurePort | undefined): Promise<string> {
+  if (config.trackingUri) return config.trackingUri
+  if (!port || !config.names)
+    throw new Error("smoke-test needs 'tracking-uri' or the 'stack-name' of a deployed stack")
+  const app = await port.handlers.containerApp.get(stackAddresses(config.names).containerApp)
+  if (!app?.outputs.fqdn) {
+    throw new Error(
+      `Stack ${config.stackName} has no deployed container app ${config.names.containerApp}: deploy it first`
+    )
+  }
+  return `https://${app.outputs.fqdn}`
+}
+
+export async function smokeTest(config: SmokeConfig, deps: SmokeDeps): Promise<SmokeResult> {
+  const { log } = deps
+  const trackingUri = await findTrackingUri(config, deps.port)
+  const http = new MlflowHttp(trackingUri, deps.credentials)
+  const steps: SmokeStep[] = []
+  let version: string | undefined
+  const id = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`
+
+  const plan: [string, () => Promise<string>][] = [
+    [
+      'health',
+      async () => {
+        // A fresh revision may still be warming up behind the ingress: poll, don't guess.
+        const r = await pollUntil(
+          async () => {
+            try {
+              const res = await http.request('GET', '/health', undefined, { anonymous: true })
+              return res.status === 200 ? { done: true, value: res } : { done: false, status: answer(res) }
+            } catch (error) {
+              return { done: false, status: describeFetchError(error) }
+            }
+          },
+          {
+            intervalMs: 2000,
+            timeoutMs: Math.min(config.timeoutMs, 120_000),
+            what: `${trackingUri}/health to answer 200`
+          }
+        )
+        return `GET /health → ${answer(r)}`
+      }
+    ],
+    [
+      'version',
+      async () => {
+        const r = await http.request('GET', '/version')
+        if (r.status !== 200) throw new Error(`GET /version returned ${answer(r)}${diagnose(r)}`)
+        version = r.text.trim()
+        return `MLflow ${version}`
+      }
+    ]
+  ]
+  if (config.demo) {
+    plan.push(
+      [
+        'mlflow client',
+        async () => {
+          const { installed } = await ensureMlflowClient({
+            version: version!,
+            env: deps.env,
+            timeoutMs: config.timeoutMs,
+            log: (l) => log.info(l)
+          })
+          return installed ? `installed mlflow==${version}` : `mlflow==${version} from the cache`
+        }
+      ],
+      ['mlflow demo', () => runDemo(trackingUri, version!, http, config, deps)]
+    )
+  }
+  plan.push([
+    'REST round trip',
+    async () => {
+      const r = await restRoundTrip(http, id)
+      for (const w of r.warnings) log.warning(`smoke-test clean-up: ${w}`)
+      return `experiment ${r.experimentId}, run ${r.runId}: param, metric and a ${r.artifactBytes}-byte artifact round-tripped`
+    }
+  ])
+
+  for (const [name, step] of plan) {
+    if (steps.some((s) => s.status === 'failed')) {
+      steps.push({ name, status: 'skipped', durationMs: 0, detail: 'an earlier step failed' })
+      continue
+    }
+    const t0 = Date.now()
+    try {
+      const detail = await step()
+      steps.push({ name, status: 'passed', durationMs: Date.now() - t0, detail })
+      log.info(`✔ ${name} (${formatSeconds(Date.now() - t0)}): ${detail}`)
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error)
+      steps.push({ name, status: 'failed', durationMs: Date.now() - t0, detail })
+      log.info(`✘ ${name} (${formatSeconds(Date.now() - t0)}): ${detail}`)
+    }
+  }
+  return {
+    command: 'smoke-test',
+    trackingUri,
+    version,
+    passed: steps.every((s) => s.status !== 'failed'),
+    steps
+  }
+}
+
+async function runDemo(
+  trackingUri: string,
+  version: string,
+  http: MlflowHttp,
+  config: SmokeConfig,
+  deps: SmokeDeps
+): Promise<string> {
+  const { mlflow } = await ensureMlflowClient({
+    version,
+    env: deps.env,
+    timeoutMs: config.timeoutMs,
+    log: () => {}
+  })
+  const env: NodeJS.ProcessEnv = {
+    ...deps.env,
+    // Fail fast instead of retrying a broken server for minutes.
+    MLFLOW_HTTP_REQUEST_MAX_RETRIES: '1',
+    MLFLOW_HTTP_REQUEST_TIMEOUT: '60'
+  }
+  if (deps.credentials) {
+    env.MLFLOW_TRACKING_USERNAME = deps.credentials.username
+    env.MLFLOW_TRACKING_PASSWORD = deps.credentials.password
+  }
+  const r = await runProcess(mlflow, ['demo', '--tracking-uri', trackingUri, '--no-browser'], {
+    env,
+    timeoutMs: config.timeoutMs,
+    onLine: (line) => deps.log.debug(`mlflow demo: ${line}`)
+  })
+  if (r.exitCode !== 0) {
+    throw new Error(
+      `mlflow demo exited with ${r.timedOut ? 'a timeout' : r.exitCode}:\n${tail(r.stderr || r.stdout)}`
+    )
+  }
+  const exp = await http.request(
+    'GET',
+    `/api/2.0/mlflow/experiments/get-by-name?experiment_name=${encodeURIComponent(DEMO_EXPERIMENT)}`
+  )
+  if (exp.status !== 200)
+    throw new Error(
+      `mlflow demo succeeded but the '${DEMO_EXPERIMENT}' experiment is missing: ${answer(exp)}`
+    )
+  const experimentId = (JSON.parse(exp.text) as { experiment: { experiment_id: string } }).experiment
+    .experiment_id
+  return `'${DEMO_EXPERIMENT}' is experiment ${experimentId}`
+}
+
+function describeFetchError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error)
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause
+  return cause?.code ? `${cause.code}: ${cause.message ?? ''}` : error.message
+}

@@ -1,0 +1,94 @@
+/**
+ * A small HTTP client for the MLflow server. Uses the runtime's fetch, which honours the runner's
+ * proxy settings (NODE_USE_ENV_PROXY) and extra CA certificates (NODE_EXTRA_CA_CERTS).
+ */
+export interface Credentials {
+  username: string
+  password: string
+}
+
+export interface HttpResponse {
+  status: number
+  text: string
+  bytes: Uint8Array
+  contentType: string
+}
+
+export class MlflowHttp {
+  constructor(
+    readonly baseUrl: string,
+    private readonly credentials?: Credentials,
+    private readonly timeoutMs = 60_000
+  ) {}
+
+  async request(
+    method: string,
+    path: string,
+    body?: unknown,
+    opts: { raw?: Uint8Array; anonymous?: boolean; host?: string } = {}
+  ): Promise<HttpResponse> {
+    const headers: Record<string, string> = {}
+    let payload: Uint8Array | string | undefined
+    if (opts.raw) {
+      payload = opts.raw
+      headers['content-type'] = 'application/octet-stream'
+    } else if (body !== undefined) {
+      payload = JSON.stringify(body)
+      headers['content-type'] = 'application/json'
+    }
+    if (this.credentials && !opts.anonymous) {
+      const token = Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString(
+        'base64'
+      )
+      headers.authorization = `Basic ${token}`
+    }
+    const res = await fetch(new URL(path, this.baseUrl), {
+      method,
+      headers,
+      body: payload,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(this.timeoutMs)
+    })
+    const bytes = new Uint8Array(await res.arrayBuffer())
+    return {
+      status: res.status,
+      bytes,
+      text: new TextDecoder().decode(bytes),
+      contentType: res.headers.get('content-type') ?? ''
+    }
+  }
+
+  /** A JSON call that must answer 200; otherwise throws with the step's explanation. */
+  async json<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    explain: (r: HttpResponse) => string
+  ): Promise<T> {
+    const r = await this.request(method, path, body)
+    if (r.status !== 200) throw new Error(explain(r))
+    return JSON.parse(r.text) as T
+  }
+}
+
+/** The server's answer in one line, shortened: enough to diagnose, never a whole HTML page. */
+export function answer(r: HttpResponse): string {
+  const text = r.text
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+  return `${r.status}${text ? `: ${text.slice(0, 200)}` : ''}`
+}
+
+/** What a failed MLflow REST call most likely means, for a person to act on. */
+export function diagnose(r: HttpResponse): string {
+  if (r.status === 403 && r.text.includes('Invalid Host header')) {
+    return ' — the server refused the Host header: its --allowed-hosts does not include this URL'
+  }
+  if (r.status === 403 && r.text.includes('Cross-origin'))
+    return ' — the server blocked a cross-origin request'
+  if (r.status === 401) return ' — the server requires authentication, or the credentials are wrong'
+  if (r.status === 502 || r.status === 503 || r.status === 504)
+    return ' — the server is not answering behind the ingress'
+  return ''
+}
