@@ -22,7 +22,12 @@ export interface ActionRun {
   stderr: string
   outputs: Record<string, string>
   summary: string
-  /** Everything the run left for a person or a later step to read. */
+  /** Values the run registered as secrets (the runner hides them wherever they would appear). */
+  masked: string[]
+  /**
+   * Everything the run left for a person or a later step to read. `::add-mask::` commands are
+   * left out: the runner consumes them and never shows them.
+   */
   everything: string
 }
 
@@ -76,13 +81,22 @@ export async function runAction(
   })
   const outputText = readFileSync(outputFile, 'utf8')
   const summary = readFileSync(summaryFile, 'utf8')
+  const maskPrefix = '::add-mask::'
+  const shown = stdout
+    .split('\n')
+    .filter((l) => !l.startsWith(maskPrefix))
+    .join('\n')
   return {
     exitCode,
     stdout,
     stderr,
     outputs: parseOutputFile(outputText),
     summary,
-    everything: [stdout, stderr, outputText, summary].join('\n')
+    masked: stdout
+      .split('\n')
+      .filter((l) => l.startsWith(maskPrefix))
+      .map((l) => l.slice(maskPrefix.length)),
+    everything: [shown, stderr, outputText, summary].join('\n')
   }
 }
 
