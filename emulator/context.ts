@@ -1,0 +1,59 @@
+/** What every resource module gets: the state, the clocks and the shared machinery. */
+import type { FaultSpec } from './faults.js'
+import { idKey, typeOfId } from './ids.js'
+import type { JsonObject } from './json.js'
+import type { Latency } from './latency.js'
+import type { LroManager } from './lro.js'
+import type { IdFactory } from './random.js'
+import type { RevisionRuntime } from './runtime/types.js'
+import type { Store } from './store.js'
+
+export type RuntimeKind = 'standin'
+
+export interface EmulatorConfig {
+  stateDir: string
+  port?: number
+  timeScale: number
+  faults: FaultSpec
+  seed: number
+  runtime: RuntimeKind
+  unregistered: string[]
+  takenNames: string[]
+}
+
+export interface ProviderCheck {
+  isRegistered(subscriptionId: string, namespace: string): boolean
+}
+
+export interface EmulatorContext {
+  readonly config: EmulatorConfig
+  readonly store: Store
+  readonly lro: LroManager
+  readonly latency: Latency
+  readonly ids: IdFactory
+  readonly views: Views
+  readonly runtime: RevisionRuntime
+  now(): number
+}
+
+type Resolver = (id: string) => JsonObject | undefined
+
+/**
+ * GET views by resource type. Most records store their view directly; nested things that are not
+ * records of their own (subnets live inside their VNet) register a resolver.
+ */
+export class Views {
+  private readonly resolvers = new Map<string, Resolver>()
+
+  constructor(private readonly store: Store) {}
+
+  register(type: string, resolver: Resolver): void {
+    this.resolvers.set(type.toLowerCase(), resolver)
+  }
+
+  get(id: string): JsonObject | undefined {
+    const resolver = this.resolvers.get(typeOfId(id).toLowerCase())
+    if (resolver) return resolver(id)
+    return this.store.state.resources[idKey(id)]?.body
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * How long things take on real Azure (seconds, at --time-scale 1), scaled by the time scale. One
+ * table so benchmarks and the action's progress output see plausible relative durations.
+ */
+export const REALISTIC_SECONDS = {
+  providerRegister: 30,
+  resourceGroupPut: 2,
+  resourceGroupDelete: 60,
+  virtualNetworkPut: 8,
+  virtualNetworkDelete: 10,
+  subnetPut: 8,
+  subnetDelete: 10,
+  privateDnsZonePut: 40,
+  privateDnsZoneDelete: 40,
+  privateDnsLinkPut: 40,
+  privateDnsLinkDelete: 40,
+  workspacePut: 15,
+  workspaceDelete: 10,
+  storageAccountCreate: 25,
+  storageAccountSync: 2,
+  blobContainer: 1,
+  postgresServerPut: 420,
+  postgresServerUpdate: 60,
+  postgresServerDelete: 200,
+  postgresDatabasePut: 20,
+  postgresDatabaseDelete: 20,
+  managedEnvironmentPut: 240,
+  managedEnvironmentUpdate: 60,
+  managedEnvironmentDelete: 180,
+  containerAppPut: 45,
+  containerAppPatch: 30,
+  containerAppDelete: 30,
+  /** What a stand-in revision takes to answer /health (a real MLflow server takes about this long). */
+  revisionStartup: 20,
+  /** The longest a revision may take to become healthy before it is declared failed. */
+  revisionHealthDeadline: 600,
+  /** The 429/503 Retry-After the throttling front door asks for. */
+  throttleRetryAfter: 10
+} as const
+
+export type LatencyKey = keyof typeof REALISTIC_SECONDS
+
+export class Latency {
+  constructor(readonly timeScale: number) {}
+
+  ms(key: LatencyKey): number {
+    return Math.round(REALISTIC_SECONDS[key] * 1000 * this.timeScale)
+  }
+
+  /** How often the action should poll: ARM's usual 10 s hint, scaled, never below 50 ms. */
+  pollIntervalSeconds(): number {
+    return Math.max(0.05, 10 * this.timeScale)
+  }
+}

@@ -1,0 +1,103 @@
+/** Small helpers every resource module uses: lookups with ARM's 404s, locks, envelopes, LRO starts. */
+import { randomUUID } from 'node:crypto'
+import type { EmulatorContext } from '../context.js'
+import { locationRequired, operationInProgress, resourceNotFound, invalidRequestContent } from '../errors.js'
+import { resourceGroupId } from '../ids.js'
+import { asObject, asString, clone, isObject, type JsonObject, type JsonValue } from '../json.js'
+import type { LroShape } from '../lro.js'
+import { param, type ArmRequest, type ArmResponse } from '../router.js'
+import type { OperationRecord, ResourceRecord } from '../store.js'
+
+export const subscriptionOf = (req: ArmRequest): string => param(req, 'subscriptionId')
+
+/** The resource group's name as it was created (ids are answered in canonical case). */
+export function resourceGroupName(ctx: EmulatorContext, req: ArmRequest): string {
+  const given = param(req, 'resourceGroupName')
+  const record = ctx.store.get(resourceGroupId(subscriptionOf(req), given))
+  return asString(record?.body['name']) ?? given
+}
+
+/** The stored name when the resource exists (keeps the creator's casing), else the name as given. */
+export function canonicalName(ctx: EmulatorContext, id: string, given: string): string {
+  return asString(ctx.store.get(id)?.body['name']) ?? given
+}
+
+export function requireRecord(ctx: EmulatorContext, id: string, resourceGroup: string): ResourceRecord {
+  const record = ctx.store.get(id)
+  if (!record) throw resourceNotFound(id, resourceGroup)
+  return record
+}
+
+/** A second write while an operation holds the resource gets the type's own "busy" 409. */
+export function assertIdle(ctx: EmulatorContext, req: ArmRequest, lockId: string): void {
+  const op = ctx.lro.inFlight(lockId)
+  if (op) throw operationInProgress(lockId, req.origin)
+}
+
+export function requireBody(req: ArmRequest): JsonObject {
+  if (!req.body) throw invalidRequestContent('a JSON object body is required')
+  return req.body
+}
+
+export function requireLocation(body: JsonObject): string {
+  const location = asString(body['location'])
+  if (!location) throw locationRequired()
+  return location
+}
+
+export function propertiesOf(body: JsonObject | undefined): JsonObject {
+  return clone(asObject(body?.['properties']) ?? {})
+}
+
+export function tagsOf(body: JsonObject | undefined): JsonObject {
+  return clone(asObject(body?.['tags']) ?? {})
+}
+
+export function newRecord(id: string, type: string, body: JsonObject): ResourceRecord {
+  return { id, type, body, secrets: {}, internal: {} }
+}
+
+export function listAnswer(bodies: (JsonObject | undefined)[]): ArmResponse {
+  return { status: 200, body: { value: bodies.filter(isObject) as JsonValue[] } }
+}
+
+export const iso = (ms: number): string => new Date(ms).toISOString()
+
+export function etag(): string {
+  return `W/"${randomUUID()}"`
+}
+
+export interface StartOptions {
+  namespace: string
+  location: string
+  statusSegment: string
+  resultSegment: string
+  shape: LroShape
+  kind: string
+  resourceId: string
+  lockId?: string
+  durationMs: number
+  result: OperationRecord['result']
+  data?: JsonObject
+}
+
+export function startLro(
+  ctx: EmulatorContext,
+  req: ArmRequest,
+  options: StartOptions
+): { op: OperationRecord; headers: Record<string, string> } {
+  return ctx.lro.start({
+    ...options,
+    origin: req.origin,
+    apiVersion: req.apiVersion,
+    subscriptionId: subscriptionOf(req),
+    method: req.method,
+    failOnCompletion: req.failLro
+  })
+}
+
+/** Records of a type inside one resource group (list operations). */
+export function inResourceGroup(ctx: EmulatorContext, req: ArmRequest, type: string): ResourceRecord[] {
+  const rgId = resourceGroupId(subscriptionOf(req), param(req, 'resourceGroupName'))
+  return ctx.store.descendants(rgId, type)
+}

@@ -1,0 +1,36 @@
+/** Wires every resource kind's routes and completion handlers into one router. */
+import type { EmulatorContext } from '../context.js'
+import type { Router } from '../router.js'
+import { RevisionLifecycle, registerContainerAppRevisions } from './containerAppRevisions.js'
+import { registerContainerApps } from './containerApps.js'
+import { registerManagedEnvironments } from './managedEnvironments.js'
+import { registerOperations } from './operations.js'
+import { registerPostgresServers } from './postgresServers.js'
+import { registerPrivateDnsZones } from './privateDnsZones.js'
+import { ProviderRegistry, registerProviders } from './providers.js'
+import { registerResourceGroups } from './resourceGroups.js'
+import { registerStorageAccounts } from './storageAccounts.js'
+import { registerVirtualNetworks } from './virtualNetworks.js'
+import { registerWorkspaces } from './workspaces.js'
+
+export interface Resources {
+  providers: ProviderRegistry
+  revisions: RevisionLifecycle
+}
+
+export function registerResources(ctx: EmulatorContext, router: Router): Resources {
+  const providers = new ProviderRegistry(ctx)
+  const revisions = new RevisionLifecycle(ctx)
+  registerProviders(ctx, router, providers)
+  registerResourceGroups(ctx, router)
+  registerOperations(ctx, router)
+  registerVirtualNetworks(ctx, router)
+  registerPrivateDnsZones(ctx, router)
+  registerWorkspaces(ctx, router)
+  registerStorageAccounts(ctx, router)
+  registerPostgresServers(ctx, router)
+  registerManagedEnvironments(ctx, router)
+  registerContainerApps(ctx, router, revisions)
+  registerContainerAppRevisions(ctx, router, revisions)
+  return { providers, revisions }
+}

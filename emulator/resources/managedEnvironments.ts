@@ -1,0 +1,269 @@
+/**
+ * Container Apps environments (Microsoft.App 2026-07-01). PUT answers 201 (200 on update) with a
+ * non-terminal provisioningState, Location and Azure-AsyncOperation; the environment checks its
+ * infrastructure subnet (exists, delegated to Microsoft.App/environments, /27 or larger, not
+ * shared) and its Log Analytics customerId/sharedKey against a real workspace.
+ */
+import type { EmulatorContext } from '../context.js'
+import { parseCidr } from '../cidr.js'
+import { badRequest, conflict } from '../errors.js'
+import { GUID_PATTERN, idKey, providerResourceId } from '../ids.js'
+import {
+  asBoolean,
+  asString,
+  clone,
+  mergePatch,
+  objectAt,
+  stringAt,
+  without,
+  type JsonObject
+} from '../json.js'
+import { randomHex, randomPublicIp, randomWord } from '../random.js'
+import { param, type ArmRequest, type ArmResponse, type Router } from '../router.js'
+import type { ResourceRecord } from '../store.js'
+import {
+  assertIdle,
+  canonicalName,
+  inResourceGroup,
+  listAnswer,
+  newRecord,
+  propertiesOf,
+  requireBody,
+  requireLocation,
+  requireRecord,
+  resourceGroupName,
+  startLro,
+  subscriptionOf,
+  tagsOf
+} from './common.js'
+import { ENVIRONMENT_TYPE, subnetUsers } from './references.js'
+import { addressInSubnet, delegationServices, findSubnet, subnetPrefix } from './virtualNetworks.js'
+import { sharedKeysOf, WORKSPACE_TYPE } from './workspaces.js'
+
+export const CONTAINER_APP_TYPE = 'Microsoft.App/containerApps'
+const NS = 'Microsoft.App'
+const BASE =
+  '/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.App/managedEnvironments'
+const NAME = /^[a-z][a-z0-9-]{0,58}[a-z0-9]$/
+const SHARED_KEY_PATH = 'properties.appLogsConfiguration.logAnalyticsConfiguration.sharedKey'
+
+const LRO = {
+  namespace: NS,
+  statusSegment: 'managedEnvironmentOperationStatuses',
+  resultSegment: 'managedEnvironmentOperationResults'
+}
+
+function invalidNetwork(detail: string): never {
+  throw badRequest(
+    'ManagedEnvironmentInvalidNetworkConfiguration',
+    `The environment network configuration is invalid: ${detail}`
+  )
+}
+
+function validateSubnet(ctx: EmulatorContext, envId: string, props: JsonObject): void {
+  const subnetId = stringAt(props, 'vnetConfiguration', 'infrastructureSubnetId')
+  if (!subnetId) return
+  const found = findSubnet(ctx, subnetId)
+  if (!found) invalidNetwork('The subnet and its addressPrefix could not be found.')
+  if (!delegationServices(found.subnet).some((s) => s.toLowerCase() === 'microsoft.app/environments')) {
+    throw badRequest(
+      'ManagedEnvironmentSubnetDelegationError',
+      "The subnet of the environment must be delegated to the service 'Microsoft.App/environments'."
+    )
+  }
+  const cidr = parseCidr(subnetPrefix(found.subnet) ?? '')
+  if (!cidr || cidr.bits > 27)
+    invalidNetwork(`The subnet '${asString(found.subnet['name'])}' must have a size of at least /27.`)
+  const others = subnetUsers(ctx, subnetId).filter((id) => idKey(id) !== idKey(envId))
+  if (others.length > 0)
+    invalidNetwork(`The subnet '${asString(found.subnet['name'])}' is already used by '${others[0]}'.`)
+}
+
+function validateLogs(ctx: EmulatorContext, props: JsonObject): void {
+  const logs = objectAt(props, 'appLogsConfiguration')
+  if (!logs || asString(logs['destination']) !== 'log-analytics') return
+  const customerId = stringAt(logs, 'logAnalyticsConfiguration', 'customerId') ?? ''
+  const sharedKey = stringAt(logs, 'logAnalyticsConfiguration', 'sharedKey') ?? ''
+  if (!GUID_PATTERN.test(customerId)) {
+    throw badRequest(
+      'InvalidRequestParameterWithDetails',
+      'LogAnalyticsConfiguration.CustomerId is invalid.  CustomerId must be a GUID without additional whiteSpace.'
+    )
+  }
+  const workspace = ctx.store
+    .byType(WORKSPACE_TYPE)
+    .find(
+      (w) => (stringAt(w.body, 'properties', 'customerId') ?? '').toLowerCase() === customerId.toLowerCase()
+    )
+  if (!workspace || sharedKeysOf(workspace).primarySharedKey !== sharedKey) {
+    throw badRequest(
+      'InvalidRequestParameterWithDetails',
+      'LogAnalyticsConfiguration is invalid.  Must provide a valid LogAnalyticsConfiguration'
+    )
+  }
+}
+
+export function appsInEnvironment(ctx: EmulatorContext, envId: string): ResourceRecord[] {
+  return ctx.store.byType(CONTAINER_APP_TYPE).filter((app) => {
+    const ref =
+      stringAt(app.body, 'properties', 'managedEnvironmentId') ??
+      stringAt(app.body, 'properties', 'environmentId')
+    return ref !== undefined && idKey(ref) === idKey(envId)
+  })
+}
+
+export function registerManagedEnvironments(ctx: EmulatorContext, router: Router): void {
+  const envId = (req: ArmRequest): string => {
+    const rg = resourceGroupName(ctx, req)
+    const given = providerResourceId(subscriptionOf(req), rg, NS, [
+      'managedEnvironments',
+      param(req, 'environment')
+    ])
+    return providerResourceId(subscriptionOf(req), rg, NS, [
+      'managedEnvironments',
+      canonicalName(ctx, given, param(req, 'environment'))
+    ])
+  }
+  const setState = (record: ResourceRecord, state: string): void => {
+    const props = objectAt(record.body, 'properties')
+    if (props) props['provisioningState'] = state
+  }
+
+  /** Applies a full desired body (PUT, or PATCH merged onto the current one) and starts the LRO. */
+  const write = (req: ArmRequest, id: string, name: string, body: JsonObject, existing?: ResourceRecord) => {
+    const location = requireLocation(body)
+    const props = propertiesOf(body)
+    const oldSubnet = stringAt(existing?.body, 'properties', 'vnetConfiguration', 'infrastructureSubnetId')
+    const newSubnet = stringAt(props, 'vnetConfiguration', 'infrastructureSubnetId')
+    if (existing && (oldSubnet ?? '').toLowerCase() !== (newSubnet ?? '').toLowerCase()) {
+      invalidNetwork('The infrastructure subnet of an existing environment cannot be changed.')
+    }
+    validateSubnet(ctx, id, props)
+    validateLogs(ctx, props)
+    const sharedKey = stringAt(props, 'appLogsConfiguration', 'logAnalyticsConfiguration', 'sharedKey')
+    const internal = asBoolean(objectAt(props, 'vnetConfiguration')?.['internal']) ?? false
+    const subnet = newSubnet ? findSubnet(ctx, newSubnet) : undefined
+    const domain =
+      stringAt(existing?.body, 'properties', 'defaultDomain') ??
+      `${randomWord()}-${randomHex(8)}.${location.toLowerCase().replace(/\s+/g, '')}.azurecontainerapps.io`
+    const staticIp =
+      stringAt(existing?.body, 'properties', 'staticIp') ??
+      (internal && subnet ? (addressInSubnet(subnet.subnet, 0) ?? randomPublicIp()) : randomPublicIp())
+    const view: JsonObject = {
+      id,
+      name,
+      type: ENVIRONMENT_TYPE,
+      location,
+      tags: tagsOf(body),
+      properties: {
+        zoneRedundant: false,
+        ...(without({ properties: props }, [SHARED_KEY_PATH])['properties'] as JsonObject),
+        defaultDomain: domain,
+        staticIp,
+        eventStreamEndpoint: `https://${location.toLowerCase().replace(/\s+/g, '')}.azurecontainerapps.dev/subscriptions/${subscriptionOf(req)}/resourceGroups/${resourceGroupName(ctx, req)}/managedEnvironments/${name}/eventstream`,
+        infrastructureResourceGroup: `ME_${name}_${resourceGroupName(ctx, req)}_${location.toLowerCase().replace(/\s+/g, '')}`,
+        customDomainConfiguration: {
+          customDomainVerificationId:
+            stringAt(
+              existing?.body,
+              'properties',
+              'customDomainConfiguration',
+              'customDomainVerificationId'
+            ) ?? randomHex(64).toUpperCase()
+        },
+        provisioningState: existing ? 'InfrastructureSetupInProgress' : 'InitializationInProgress'
+      }
+    }
+    const record = existing ?? ctx.store.put(newRecord(id, ENVIRONMENT_TYPE, view))
+    record.body = view
+    if (sharedKey) record.secrets['sharedKey'] = sharedKey
+    record.internal['outboundIpAddresses'] ??= [randomPublicIp(), randomPublicIp()]
+    return startLro(ctx, req, {
+      ...LRO,
+      location,
+      shape: 'both',
+      kind: 'managedEnvironments.put',
+      resourceId: id,
+      durationMs: ctx.latency.ms(existing ? 'managedEnvironmentUpdate' : 'managedEnvironmentPut'),
+      result: 'resource'
+    })
+  }
+
+  router.add(
+    'PUT',
+    `${BASE}/{environment}`,
+    (req): ArmResponse => {
+      const name = param(req, 'environment')
+      if (!NAME.test(name) || name.includes('--')) {
+        throw badRequest('ManagedEnvironmentInvalidName', `The environment name ${name} is invalid.`)
+      }
+      const id = envId(req)
+      const existing = ctx.store.get(id)
+      assertIdle(ctx, req, id)
+      const { headers } = write(
+        req,
+        id,
+        existing ? (asString(existing.body['name']) ?? name) : name,
+        requireBody(req),
+        existing
+      )
+      return { status: existing ? 200 : 201, body: ctx.store.get(id)?.body, headers }
+    },
+    { namespace: NS }
+  )
+
+  router.add('PATCH', `${BASE}/{environment}`, (req): ArmResponse => {
+    const existing = requireRecord(ctx, envId(req), resourceGroupName(ctx, req))
+    assertIdle(ctx, req, existing.id)
+    const current = clone(existing.body)
+    const sharedKey = existing.secrets['sharedKey']
+    const logs = objectAt(current, 'properties', 'appLogsConfiguration', 'logAnalyticsConfiguration')
+    if (logs && sharedKey) logs['sharedKey'] = sharedKey
+    const merged = mergePatch(current, requireBody(req)) as JsonObject
+    const { headers } = write(req, existing.id, asString(existing.body['name']) ?? '', merged, existing)
+    return { status: 202, headers }
+  })
+
+  router.add('GET', `${BASE}/{environment}`, (req): ArmResponse => {
+    return { status: 200, body: requireRecord(ctx, envId(req), resourceGroupName(ctx, req)).body }
+  })
+
+  router.add('GET', BASE, (req): ArmResponse =>
+    listAnswer(inResourceGroup(ctx, req, ENVIRONMENT_TYPE).map((r) => r.body))
+  )
+
+  router.add('DELETE', `${BASE}/{environment}`, (req): ArmResponse => {
+    const record = ctx.store.get(envId(req))
+    if (!record) return { status: 204 }
+    assertIdle(ctx, req, record.id)
+    const apps = appsInEnvironment(ctx, record.id)
+    if (apps.length > 0) {
+      throw conflict(
+        'ManagedEnvironmentHasContainerApps',
+        `Cannot delete managed environment '${asString(record.body['name'])}' because it still has container apps: ${apps.map((a) => asString(a.body['name'])).join(', ')}. Delete them first.`
+      )
+    }
+    setState(record, 'ScheduledForDelete')
+    const { headers } = startLro(ctx, req, {
+      ...LRO,
+      location: asString(record.body['location']) ?? 'eastus',
+      shape: 'location',
+      kind: 'managedEnvironments.delete',
+      resourceId: record.id,
+      durationMs: ctx.latency.ms('managedEnvironmentDelete'),
+      result: 'noContent'
+    })
+    return { status: 202, headers }
+  })
+
+  ctx.lro.onComplete('managedEnvironments.put', (op) => {
+    const record = ctx.store.get(op.resourceId)
+    if (record) setState(record, op.status === 'Succeeded' ? 'Succeeded' : 'Failed')
+  })
+  ctx.lro.onComplete('managedEnvironments.delete', (op) => {
+    const record = ctx.store.get(op.resourceId)
+    if (!record) return
+    if (op.status === 'Succeeded') ctx.store.removeTree(record.id)
+    else setState(record, 'Failed')
+  })
+}

@@ -1,0 +1,357 @@
+/**
+ * PostgreSQL flexible servers and their databases (Microsoft.DBforPostgreSQL 2025-08-01, the
+ * AutoRest/core-lro v2 client). Every write answers 202 with Azure-AsyncOperation + Location; the
+ * server reports `state` (no provisioningState). Creating a server checks what the service checks
+ * for private access: a delegated subnet and a `*.postgres.database.azure.com` zone linked to its VNet.
+ */
+import type { EmulatorContext } from '../context.js'
+import { badRequest, conflict, parentResourceNotFound } from '../errors.js'
+import { idKey, parentId, providerResourceId } from '../ids.js'
+import { asString, ensureObject, mergePatch, objectAt, stringAt, without, type JsonObject } from '../json.js'
+import { param, type ArmRequest, type ArmResponse, type Router } from '../router.js'
+import type { ResourceRecord } from '../store.js'
+import {
+  assertIdle,
+  canonicalName,
+  inResourceGroup,
+  listAnswer,
+  newRecord,
+  propertiesOf,
+  requireBody,
+  requireLocation,
+  requireRecord,
+  resourceGroupName,
+  startLro,
+  subscriptionOf,
+  tagsOf
+} from './common.js'
+import { linksOf, ZONE_TYPE } from './privateDnsZones.js'
+import { globallyTaken, POSTGRES_SERVER_TYPE } from './references.js'
+import { delegationServices, findSubnet } from './virtualNetworks.js'
+
+export const DATABASE_TYPE = 'Microsoft.DBforPostgreSQL/flexibleServers/databases'
+const NS = 'Microsoft.DBforPostgreSQL'
+const BASE =
+  '/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.DBforPostgreSQL/flexibleServers'
+const SERVER_NAME = /^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$/
+const DATABASE_NAME = /^[a-zA-Z_][\w-]{0,62}$/
+const DELEGATION = 'Microsoft.DBforPostgreSQL/flexibleServers'
+const MINOR_VERSIONS: Record<string, string> = {
+  '11': '22',
+  '12': '22',
+  '13': '18',
+  '14': '15',
+  '15': '10',
+  '16': '6',
+  '17': '2'
+}
+
+const LRO = { namespace: NS, statusSegment: 'azureAsyncOperation', resultSegment: 'operationResults' }
+
+/** The password never comes back; everything else the client wrote does. */
+const WRITE_ONLY = ['properties.administratorLoginPassword']
+
+/** Private-access rules: the checks the service makes before it accepts a VNet-integrated server. */
+function validateNetwork(ctx: EmulatorContext, network: JsonObject | undefined): void {
+  const subnetId = asString(network?.['delegatedSubnetResourceId'])
+  const zoneId = asString(network?.['privateDnsZoneArmResourceId'])
+  if (!subnetId && !zoneId) return
+  if (!subnetId) {
+    throw badRequest(
+      'DelegatedSubnetRequired',
+      'A private DNS zone was given without network.delegatedSubnetResourceId.'
+    )
+  }
+  const subnet = findSubnet(ctx, subnetId)
+  if (!subnet)
+    throw badRequest(
+      'SubnetNotFound',
+      `The subnet '${subnetId}' given as network.delegatedSubnetResourceId does not exist.`
+    )
+  if (!delegationServices(subnet.subnet).some((s) => s.toLowerCase() === DELEGATION.toLowerCase())) {
+    throw badRequest(
+      'SubnetNotDelegated',
+      `The subnet '${subnetId}' must be delegated to '${DELEGATION}' to host a flexible server.`
+    )
+  }
+  if (!zoneId) {
+    throw badRequest(
+      'PrivateDnsZoneRequired',
+      'network.privateDnsZoneArmResourceId is required when the server is placed in a delegated subnet.'
+    )
+  }
+  const zone = ctx.store.get(zoneId)
+  if (!zone || zone.type !== ZONE_TYPE) {
+    throw badRequest('PrivateDnsZoneNotFound', `The private DNS zone '${zoneId}' does not exist.`)
+  }
+  const zoneName = asString(zone.body['name']) ?? ''
+  if (!zoneName.toLowerCase().endsWith('.postgres.database.azure.com')) {
+    throw badRequest(
+      'PrivateDnsZoneNameNotValid',
+      `The private DNS zone name '${zoneName}' is not valid: it must end with '.postgres.database.azure.com'.`
+    )
+  }
+  const linked = linksOf(ctx, zone.id).some(
+    (l) => idKey(stringAt(l.body, 'properties', 'virtualNetwork', 'id') ?? '') === idKey(subnet.vnet.id)
+  )
+  if (!linked) {
+    throw badRequest(
+      'PrivateDnsZoneNotLinkedToVnet',
+      `The private DNS zone '${zoneName}' is not linked to the virtual network '${asString(subnet.vnet.body['name'])}' of the delegated subnet.`
+    )
+  }
+}
+
+function serverView(
+  name: string,
+  id: string,
+  location: string,
+  body: JsonObject,
+  existing?: ResourceRecord
+): JsonObject {
+  const props = without(propertiesOf(body), ['administratorLoginPassword'])
+  const version = asString(props['version']) ?? stringAt(existing?.body, 'properties', 'version') ?? '16'
+  const network = objectAt(props, 'network')
+  const delegated = asString(network?.['delegatedSubnetResourceId'])
+  return {
+    id,
+    name,
+    type: POSTGRES_SERVER_TYPE,
+    location,
+    tags: tagsOf(body),
+    sku: objectAt(body, 'sku') ??
+      objectAt(existing?.body, 'sku') ?? { name: 'Standard_B1ms', tier: 'Burstable' },
+    properties: {
+      ...props,
+      version,
+      minorVersion: MINOR_VERSIONS[version] ?? '0',
+      network: { publicNetworkAccess: delegated ? 'Disabled' : 'Enabled', ...(network ?? {}) },
+      fullyQualifiedDomainName: `${name}.postgres.database.azure.com`,
+      availabilityZone: stringAt(existing?.body, 'properties', 'availabilityZone') ?? '1',
+      state: existing ? 'Updating' : 'Provisioning'
+    }
+  }
+}
+
+export function registerPostgresServers(ctx: EmulatorContext, router: Router): void {
+  const ns = { namespace: NS }
+  const serverId = (req: ArmRequest): string => {
+    const rg = resourceGroupName(ctx, req)
+    const given = providerResourceId(subscriptionOf(req), rg, NS, ['flexibleServers', param(req, 'server')])
+    return providerResourceId(subscriptionOf(req), rg, NS, [
+      'flexibleServers',
+      canonicalName(ctx, given, param(req, 'server'))
+    ])
+  }
+  const databaseId = (req: ArmRequest): string => `${serverId(req)}/databases/${param(req, 'database')}`
+  const setState = (record: ResourceRecord, state: string): void => {
+    ensureObject(record.body, 'properties')['state'] = state
+  }
+  const startServerOp = (
+    req: ArmRequest,
+    record: ResourceRecord,
+    kind: string,
+    durationMs: number,
+    result: 'resource' | 'noContent'
+  ) =>
+    startLro(ctx, req, {
+      ...LRO,
+      location: asString(record.body['location']) ?? 'eastus',
+      shape: 'both',
+      kind,
+      resourceId: record.id,
+      durationMs,
+      result
+    })
+
+  router.add(
+    'PUT',
+    `${BASE}/{server}`,
+    (req): ArmResponse => {
+      const name = param(req, 'server')
+      if (!SERVER_NAME.test(name)) {
+        throw badRequest(
+          'InvalidServerName',
+          `Server name '${name}' is invalid. It must be 3 to 63 characters long, contain only lower-case letters, digits and '-', and must not start or end with '-'.`
+        )
+      }
+      const body = requireBody(req)
+      const location = requireLocation(body)
+      const id = serverId(req)
+      if (globallyTaken(ctx, POSTGRES_SERVER_TYPE, name, id)) {
+        throw conflict(
+          'ServerNameAlreadyExists',
+          `Specified server name '${name}' is already used. Please use a different name and try again.`
+        )
+      }
+      const existing = ctx.store.get(id)
+      assertIdle(ctx, req, id)
+      const props = propertiesOf(body)
+      const password = asString(props['administratorLoginPassword'])
+      if (!existing) {
+        if (!asString(props['administratorLogin']) || !password) {
+          throw badRequest(
+            'AdministratorLoginPasswordRequired',
+            'administratorLogin and administratorLoginPassword are required when creating a server.'
+          )
+        }
+        validateNetwork(ctx, objectAt(props, 'network'))
+      } else {
+        // Network placement is fixed at creation; an update keeps it whatever the body says.
+        const kept = objectAt(existing.body, 'properties', 'network')
+        if (kept) ensureObject(body, 'properties')['network'] = kept
+      }
+      const view = serverView(name, id, location, body, existing)
+      const record = existing ?? ctx.store.put(newRecord(id, POSTGRES_SERVER_TYPE, view))
+      record.body = view
+      if (password) record.secrets['administratorLoginPassword'] = password
+      const { headers } = startServerOp(
+        req,
+        record,
+        'postgresServers.put',
+        ctx.latency.ms(existing ? 'postgresServerUpdate' : 'postgresServerPut'),
+        'resource'
+      )
+      return { status: 202, headers }
+    },
+    ns
+  )
+
+  router.add('PATCH', `${BASE}/{server}`, (req): ArmResponse => {
+    const record = requireRecord(ctx, serverId(req), resourceGroupName(ctx, req))
+    assertIdle(ctx, req, record.id)
+    const body = requireBody(req)
+    const password = stringAt(body, 'properties', 'administratorLoginPassword')
+    const patch = without(body, [...WRITE_ONLY, 'properties.network'])
+    const merged = mergePatch(record.body, patch) as JsonObject
+    record.body = merged
+    if (password) record.secrets['administratorLoginPassword'] = password
+    setState(record, 'Updating')
+    const { headers } = startServerOp(
+      req,
+      record,
+      'postgresServers.put',
+      ctx.latency.ms('postgresServerUpdate'),
+      'resource'
+    )
+    return { status: 202, headers }
+  })
+
+  router.add('GET', `${BASE}/{server}`, (req): ArmResponse => {
+    return { status: 200, body: requireRecord(ctx, serverId(req), resourceGroupName(ctx, req)).body }
+  })
+
+  router.add('GET', BASE, (req): ArmResponse =>
+    listAnswer(inResourceGroup(ctx, req, POSTGRES_SERVER_TYPE).map((r) => r.body))
+  )
+
+  router.add('DELETE', `${BASE}/{server}`, (req): ArmResponse => {
+    const record = ctx.store.get(serverId(req))
+    if (!record) return { status: 204 }
+    assertIdle(ctx, req, record.id)
+    setState(record, 'Dropping')
+    const { headers } = startServerOp(
+      req,
+      record,
+      'postgresServers.delete',
+      ctx.latency.ms('postgresServerDelete'),
+      'noContent'
+    )
+    return { status: 202, headers }
+  })
+
+  router.add(
+    'PUT',
+    `${BASE}/{server}/databases/{database}`,
+    (req): ArmResponse => {
+      const server = ctx.store.get(serverId(req))
+      if (!server) throw parentResourceNotFound(serverId(req))
+      const name = param(req, 'database')
+      if (!DATABASE_NAME.test(name)) {
+        throw badRequest(
+          'InvalidDatabaseName',
+          `Database name '${name}' is invalid. It must start with a letter or '_' and contain at most 63 letters, digits, '_' or '-'.`
+        )
+      }
+      const state = stringAt(server.body, 'properties', 'state')
+      if (state !== 'Ready') {
+        throw conflict(
+          'ServerNotReady',
+          `The server '${asString(server.body['name'])}' is in state '${state}'; databases can only be created when it is Ready.`
+        )
+      }
+      const id = databaseId(req)
+      assertIdle(ctx, req, id)
+      const existing = ctx.store.get(id)
+      const props = propertiesOf(req.body)
+      const view: JsonObject = {
+        id,
+        name,
+        type: DATABASE_TYPE,
+        properties: {
+          charset: asString(props['charset']) ?? 'UTF8',
+          collation: asString(props['collation']) ?? 'en_US.utf8'
+        }
+      }
+      const record = existing ?? ctx.store.put(newRecord(id, DATABASE_TYPE, view))
+      record.body = view
+      const { headers } = startLro(ctx, req, {
+        ...LRO,
+        location: asString(server.body['location']) ?? 'eastus',
+        shape: 'both',
+        kind: 'postgresDatabases.put',
+        resourceId: id,
+        durationMs: ctx.latency.ms('postgresDatabasePut'),
+        result: 'resource'
+      })
+      return { status: 202, headers }
+    },
+    ns
+  )
+
+  router.add('GET', `${BASE}/{server}/databases/{database}`, (req): ArmResponse => {
+    if (!ctx.store.get(serverId(req))) throw parentResourceNotFound(serverId(req))
+    return { status: 200, body: requireRecord(ctx, databaseId(req), resourceGroupName(ctx, req)).body }
+  })
+
+  router.add('GET', `${BASE}/{server}/databases`, (req): ArmResponse => {
+    const server = requireRecord(ctx, serverId(req), resourceGroupName(ctx, req))
+    return listAnswer(ctx.store.descendants(server.id, DATABASE_TYPE).map((r) => r.body))
+  })
+
+  router.add('DELETE', `${BASE}/{server}/databases/{database}`, (req): ArmResponse => {
+    const record = ctx.store.get(databaseId(req))
+    if (!record) return { status: 204 }
+    assertIdle(ctx, req, record.id)
+    const server = ctx.store.get(parentId(record.id))
+    const { headers } = startLro(ctx, req, {
+      ...LRO,
+      location: asString(server?.body['location']) ?? 'eastus',
+      shape: 'both',
+      kind: 'postgresDatabases.delete',
+      resourceId: record.id,
+      durationMs: ctx.latency.ms('postgresDatabaseDelete'),
+      result: 'noContent'
+    })
+    return { status: 202, headers }
+  })
+
+  ctx.lro.onComplete('postgresServers.put', (op) => {
+    const record = ctx.store.get(op.resourceId)
+    // The server model has no "Failed" state; a failed provisioning shows as Disabled until re-PUT.
+    if (record) setState(record, op.status === 'Succeeded' ? 'Ready' : 'Disabled')
+  })
+  ctx.lro.onComplete('postgresServers.delete', (op) => {
+    const record = ctx.store.get(op.resourceId)
+    if (!record) return
+    if (op.status === 'Succeeded') ctx.store.removeTree(record.id)
+    else setState(record, 'Ready')
+  })
+  ctx.lro.onComplete('postgresDatabases.put', (op) => {
+    const record = ctx.store.get(op.resourceId)
+    if (record && op.status !== 'Succeeded') ctx.store.removeTree(record.id)
+  })
+  ctx.lro.onComplete('postgresDatabases.delete', (op) => {
+    if (op.status === 'Succeeded') ctx.store.removeTree(op.resourceId)
+  })
+}

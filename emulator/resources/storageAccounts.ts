@@ -1,0 +1,311 @@
+/**
+ * Storage accounts (Microsoft.Storage 2026-06-01): create answers 202 + Location with no body and
+ * the Location URL eventually answers 200 with the account; updates, deletes, keys and blob
+ * containers are synchronous. Keys are random 64-byte base64 values; regenerating one changes only
+ * it and its `keyCreationTime`.
+ */
+import type { EmulatorContext } from '../context.js'
+import { badRequest, conflict, parentResourceNotFound } from '../errors.js'
+import { providerResourceId } from '../ids.js'
+import { asString, ensureObject, objectAt, stringAt, type JsonObject } from '../json.js'
+import { randomKey } from '../random.js'
+import { param, type ArmRequest, type ArmResponse, type Router } from '../router.js'
+import type { ResourceRecord } from '../store.js'
+import {
+  assertIdle,
+  canonicalName,
+  etag,
+  iso,
+  inResourceGroup,
+  listAnswer,
+  newRecord,
+  propertiesOf,
+  requireBody,
+  requireLocation,
+  requireRecord,
+  resourceGroupName,
+  startLro,
+  subscriptionOf,
+  tagsOf
+} from './common.js'
+import { globallyTaken } from './references.js'
+
+export const STORAGE_TYPE = 'Microsoft.Storage/storageAccounts'
+export const CONTAINER_TYPE = 'Microsoft.Storage/storageAccounts/blobServices/containers'
+const NS = 'Microsoft.Storage'
+const BASE =
+  '/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts'
+const ACCOUNT_NAME = /^[a-z0-9]{3,24}$/
+const CONTAINER_CHARS = /^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9]))*$/
+const KEY_NAMES = ['key1', 'key2'] as const
+
+function accountNameInvalid(name: string): never {
+  throw badRequest(
+    'AccountNameInvalid',
+    `${name} is not a valid storage account name. Storage account name must be between 3 and 24 characters in length and use numbers and lower-case letters only.`
+  )
+}
+
+function skuTier(sku: string): string {
+  return sku.toLowerCase().startsWith('premium') ? 'Premium' : 'Standard'
+}
+
+export function storageKeys(ctx: EmulatorContext, record: ResourceRecord): JsonObject {
+  const times = ensureObject(ensureObject(record.body, 'properties'), 'keyCreationTime')
+  const keys = KEY_NAMES.map((keyName): JsonObject => {
+    record.secrets[keyName] ??= randomKey()
+    const creationTime = asString(times[keyName]) ?? iso(ctx.now())
+    times[keyName] = creationTime
+    return { keyName, value: record.secrets[keyName], permissions: 'FULL', creationTime }
+  })
+  return { keys }
+}
+
+export function registerStorageAccounts(ctx: EmulatorContext, router: Router): void {
+  const ns = { namespace: NS }
+  const accountId = (req: ArmRequest): string => {
+    const rg = resourceGroupName(ctx, req)
+    const given = providerResourceId(subscriptionOf(req), rg, NS, ['storageAccounts', param(req, 'account')])
+    return providerResourceId(subscriptionOf(req), rg, NS, [
+      'storageAccounts',
+      canonicalName(ctx, given, param(req, 'account'))
+    ])
+  }
+  const containerId = (req: ArmRequest): string =>
+    `${accountId(req)}/blobServices/default/containers/${param(req, 'container')}`
+
+  router.add(
+    'PUT',
+    `${BASE}/{account}`,
+    (req): ArmResponse => {
+      const name = param(req, 'account')
+      if (!ACCOUNT_NAME.test(name)) accountNameInvalid(name)
+      const body = requireBody(req)
+      const location = requireLocation(body)
+      const id = accountId(req)
+      if (globallyTaken(ctx, STORAGE_TYPE, name, id)) {
+        throw conflict('StorageAccountAlreadyTaken', `The storage account named ${name} is already taken.`)
+      }
+      const skuName = stringAt(body, 'sku', 'name')
+      const kind = asString(body['kind'])
+      if (!skuName || !kind) {
+        throw badRequest(
+          'MissingRequiredProperty',
+          `The storage account request must give ${!skuName ? 'sku.name' : 'kind'}.`
+        )
+      }
+      const existing = ctx.store.get(id)
+      assertIdle(ctx, req, id)
+      const props = propertiesOf(body)
+      const now = iso(ctx.now())
+      const endpoints = (service: string): string => `https://${name}.${service}.core.windows.net/`
+      const view: JsonObject = {
+        id,
+        name,
+        type: STORAGE_TYPE,
+        location,
+        tags: tagsOf(body),
+        sku: { name: skuName, tier: skuTier(skuName) },
+        kind,
+        properties: {
+          supportsHttpsTrafficOnly: true,
+          ...(kind === 'StorageV2' || kind === 'BlobStorage' ? { accessTier: 'Hot' } : {}),
+          ...props,
+          creationTime: stringAt(existing?.body, 'properties', 'creationTime') ?? now,
+          keyCreationTime: objectAt(existing?.body, 'properties', 'keyCreationTime') ?? {
+            key1: now,
+            key2: now
+          },
+          primaryEndpoints: {
+            blob: endpoints('blob'),
+            queue: endpoints('queue'),
+            table: endpoints('table'),
+            file: endpoints('file'),
+            web: `https://${name}.z13.web.core.windows.net/`,
+            dfs: endpoints('dfs')
+          },
+          primaryLocation: location,
+          statusOfPrimary: 'available',
+          // A PUT on an existing account is a synchronous update, which also repairs a failed create.
+          provisioningState: existing ? 'Succeeded' : 'Creating'
+        }
+      }
+      if (existing) {
+        // The RP treats a PUT on an existing account as a synchronous update.
+        existing.body = view
+        return { status: 200, body: view, delayMs: ctx.latency.ms('storageAccountSync') }
+      }
+      const record = ctx.store.put(newRecord(id, STORAGE_TYPE, view))
+      storageKeys(ctx, record)
+      const { headers } = startLro(ctx, req, {
+        namespace: NS,
+        location,
+        statusSegment: 'asyncoperations',
+        resultSegment: 'asyncoperations',
+        shape: 'location',
+        kind: 'storageAccounts.create',
+        resourceId: id,
+        durationMs: ctx.latency.ms('storageAccountCreate'),
+        result: 'resource'
+      })
+      return { status: 202, headers }
+    },
+    ns
+  )
+
+  router.add('GET', `${BASE}/{account}`, (req): ArmResponse => {
+    return { status: 200, body: requireRecord(ctx, accountId(req), resourceGroupName(ctx, req)).body }
+  })
+
+  router.add('GET', BASE, (req): ArmResponse =>
+    listAnswer(inResourceGroup(ctx, req, STORAGE_TYPE).map((r) => r.body))
+  )
+
+  router.add('PATCH', `${BASE}/{account}`, (req): ArmResponse => {
+    const record = requireRecord(ctx, accountId(req), resourceGroupName(ctx, req))
+    assertIdle(ctx, req, record.id)
+    const body = requireBody(req)
+    if (body['tags'] !== undefined) record.body['tags'] = tagsOf(body)
+    const skuName = stringAt(body, 'sku', 'name')
+    if (skuName) record.body['sku'] = { name: skuName, tier: skuTier(skuName) }
+    if (asString(body['kind'])) record.body['kind'] = body['kind']
+    Object.assign(ensureObject(record.body, 'properties'), propertiesOf(body))
+    return { status: 200, body: record.body, delayMs: ctx.latency.ms('storageAccountSync') }
+  })
+
+  router.add('DELETE', `${BASE}/{account}`, (req): ArmResponse => {
+    const record = ctx.store.get(accountId(req))
+    if (!record) return { status: 204 }
+    assertIdle(ctx, req, record.id)
+    ctx.store.removeTree(record.id)
+    return { status: 200, delayMs: ctx.latency.ms('storageAccountSync') }
+  })
+
+  router.add('POST', `${BASE}/{account}/listKeys`, (req): ArmResponse => {
+    return {
+      status: 200,
+      body: storageKeys(ctx, requireRecord(ctx, accountId(req), resourceGroupName(ctx, req)))
+    }
+  })
+
+  router.add('POST', `${BASE}/{account}/regenerateKey`, (req): ArmResponse => {
+    const record = requireRecord(ctx, accountId(req), resourceGroupName(ctx, req))
+    const keyName = asString(req.body?.['keyName'])?.toLowerCase()
+    if (keyName !== 'key1' && keyName !== 'key2') {
+      throw badRequest(
+        'InvalidValuesForRequestParameters',
+        `Values for request parameters are invalid: keyName must be 'key1' or 'key2', got '${String(req.body?.['keyName'])}'.`
+      )
+    }
+    record.secrets[keyName] = randomKey()
+    ensureObject(ensureObject(record.body, 'properties'), 'keyCreationTime')[keyName] = iso(ctx.now())
+    return { status: 200, body: storageKeys(ctx, record) }
+  })
+
+  router.add(
+    'POST',
+    '/subscriptions/{subscriptionId}/providers/Microsoft.Storage/checkNameAvailability',
+    (req): ArmResponse => {
+      const name = asString(req.body?.['name']) ?? ''
+      if (!ACCOUNT_NAME.test(name)) {
+        return {
+          status: 200,
+          body: {
+            nameAvailable: false,
+            reason: 'AccountNameInvalid',
+            message: `${name} is not a valid storage account name. Storage account name must be between 3 and 24 characters in length and use numbers and lower-case letters only.`
+          }
+        }
+      }
+      if (globallyTaken(ctx, STORAGE_TYPE, name, '')) {
+        return {
+          status: 200,
+          body: {
+            nameAvailable: false,
+            reason: 'AlreadyExists',
+            message: `The storage account named ${name} is already taken.`
+          }
+        }
+      }
+      return { status: 200, body: { nameAvailable: true } }
+    }
+  )
+
+  const CONTAINERS = `${BASE}/{account}/blobServices/default/containers`
+
+  router.add(
+    'PUT',
+    `${CONTAINERS}/{container}`,
+    (req): ArmResponse => {
+      const account = ctx.store.get(accountId(req))
+      if (!account) throw parentResourceNotFound(accountId(req))
+      const name = param(req, 'container')
+      if (name.length < 3 || name.length > 63) {
+        throw badRequest(
+          'OutOfRangeInput',
+          'The specified resource name length is not within the permissible limits.'
+        )
+      }
+      if (!CONTAINER_CHARS.test(name)) {
+        throw badRequest('InvalidResourceName', 'The specified resource name contains invalid characters.')
+      }
+      const id = containerId(req)
+      const existing = ctx.store.get(id)
+      const props = propertiesOf(req.body)
+      const view: JsonObject = {
+        id,
+        name,
+        type: CONTAINER_TYPE,
+        etag: `"0x${Date.now().toString(16).toUpperCase()}"`,
+        properties: {
+          defaultEncryptionScope: '$account-encryption-key',
+          denyEncryptionScopeOverride: false,
+          ...props,
+          publicAccess: asString(props['publicAccess']) ?? 'None',
+          lastModifiedTime: iso(ctx.now()),
+          leaseStatus: 'Unlocked',
+          leaseState: 'Available',
+          hasImmutabilityPolicy: false,
+          hasLegalHold: false,
+          deleted: false,
+          remainingRetentionDays: 0
+        }
+      }
+      if (existing) existing.body = view
+      else ctx.store.put(newRecord(id, CONTAINER_TYPE, view))
+      return { status: existing ? 200 : 201, body: view, delayMs: ctx.latency.ms('blobContainer') }
+    },
+    ns
+  )
+
+  router.add('GET', `${CONTAINERS}/{container}`, (req): ArmResponse => {
+    if (!ctx.store.get(accountId(req))) throw parentResourceNotFound(accountId(req))
+    return { status: 200, body: requireRecord(ctx, containerId(req), resourceGroupName(ctx, req)).body }
+  })
+
+  router.add('PATCH', `${CONTAINERS}/{container}`, (req): ArmResponse => {
+    const record = requireRecord(ctx, containerId(req), resourceGroupName(ctx, req))
+    Object.assign(ensureObject(record.body, 'properties'), propertiesOf(req.body), {
+      lastModifiedTime: iso(ctx.now())
+    })
+    record.body['etag'] = etag()
+    return { status: 200, body: record.body }
+  })
+
+  router.add('GET', CONTAINERS, (req): ArmResponse => {
+    const account = requireRecord(ctx, accountId(req), resourceGroupName(ctx, req))
+    return listAnswer(ctx.store.descendants(account.id, CONTAINER_TYPE).map((r) => r.body))
+  })
+
+  router.add('DELETE', `${CONTAINERS}/{container}`, (req): ArmResponse => {
+    const record = ctx.store.get(containerId(req))
+    if (!record) return { status: 204 }
+    ctx.store.removeTree(record.id)
+    return { status: 200, delayMs: ctx.latency.ms('blobContainer') }
+  })
+
+  ctx.lro.onComplete('storageAccounts.create', (op) => {
+    const props = objectAt(ctx.store.get(op.resourceId)?.body, 'properties')
+    if (props) props['provisioningState'] = op.status === 'Succeeded' ? 'Succeeded' : 'Failed'
+  })
+}

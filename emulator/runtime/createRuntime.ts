@@ -1,0 +1,15 @@
+/** Picks the runtime named by `--runtime`. New runtimes plug in here with their own adapter. */
+import type { RuntimeKind } from '../context.js'
+import type { Latency } from '../latency.js'
+import { ProcessRuntime } from './processRuntime.js'
+import { StandinAdapter } from './standinAdapter.js'
+import type { RevisionRuntime } from './types.js'
+
+export function createRuntime(kind: RuntimeKind, latency: Latency): RevisionRuntime {
+  // Spawning a process takes real time whatever the scale: never give it less than 15 s.
+  const healthDeadlineMs = Math.max(15_000, latency.ms('revisionHealthDeadline'))
+  switch (kind) {
+    case 'standin':
+      return new ProcessRuntime(new StandinAdapter(latency.ms('revisionStartup')), healthDeadlineMs)
+  }
+}

@@ -1,0 +1,677 @@
+/**
+ * Contract tests of the local ARM emulator, driven by the REAL `@azure/arm-*` SDK clients the
+ * action uses: if these pass, the SDKs' wire expectations (paths, bodies, LRO shapes, errors) hold.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { ContainerAppsAPIClient, type ContainerApp, type Revision } from '@azure/arm-appcontainers'
+import { NetworkManagementClient } from '@azure/arm-network'
+import { OperationalInsightsManagementClient } from '@azure/arm-operationalinsights'
+import { PostgreSQLManagementFlexibleServerClient } from '@azure/arm-postgresql-flexible'
+import { PrivateDnsManagementClient } from '@azure/arm-privatedns'
+import { ResourceManagementClient } from '@azure/arm-resources'
+import { StorageManagementClient } from '@azure/arm-storage'
+import { readFileSync } from 'node:fs'
+import { isWrite, startEmulator, type Emulator, type RequestRecord } from '../helpers/emulator.js'
+
+const TIME_SCALE = 0.002
+const LOCATION = 'eastus'
+const lro = { updateIntervalInMs: 20 }
+
+function clientsFor(
+  emu: Emulator,
+  retryOptions?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number }
+) {
+  const credential = {
+    getToken: async () => ({ token: emu.token, expiresOnTimestamp: Date.now() + 3_600_000 })
+  }
+  const common = {
+    endpoint: emu.endpoint,
+    tlsOptions: { ca: readFileSync(emu.caCertPath, 'utf8') },
+    ...(retryOptions ? { retryOptions } : {})
+  }
+  const sub = emu.subscriptionId
+  return {
+    rm: new ResourceManagementClient(credential, sub, common),
+    net: new NetworkManagementClient(credential, sub, common),
+    dns: new PrivateDnsManagementClient(credential, sub, common),
+    oi: new OperationalInsightsManagementClient(credential, sub, common),
+    st: new StorageManagementClient(credential, sub, common),
+    pg: new PostgreSQLManagementFlexibleServerClient(credential, sub, {
+      ...common,
+      credentialScopes: ['https://management.azure.com/.default']
+    }),
+    aca: new ContainerAppsAPIClient(credential, sub, common)
+  }
+}
+
+/** Re-reads until the value satisfies `ok`, failing with the last value once the deadline passes. */
+async function until<T>(
+  what: string,
+  read: () => Promise<T>,
+  ok: (v: T) => boolean,
+  deadlineMs = 15_000
+): Promise<T> {
+  const deadline = Date.now() + deadlineMs
+  let last: T = await read()
+  while (!ok(last)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`)
+    await new Promise((r) => setTimeout(r, 20))
+    last = await read()
+  }
+  return last
+}
+
+async function armError(
+  promise: Promise<unknown>
+): Promise<{ statusCode?: number; code?: string; message: string }> {
+  try {
+    await promise
+  } catch (err) {
+    return err as { statusCode?: number; code?: string; message: string }
+  }
+  throw new Error('expected the call to fail')
+}
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = []
+  for await (const item of items) out.push(item)
+  return out
+}
+
+const image = (v: string): string => `ghcr.io/mlflow/mlflow:v${v}-full`
+
+function appTemplate(version: string, suffix: string): NonNullable<ContainerApp['template']> {
+  return {
+    revisionSuffix: suffix,
+    containers: [
+      {
+        name: 'mlflow',
+        image: image(version),
+        env: [
+          { name: 'MLFLOW_BACKEND_STORE_URI', secretRef: 'backend-store-uri' },
+          { name: 'MLFLOW_PORT', value: '5000' }
+        ],
+        resources: { cpu: 0.5, memory: '1Gi' }
+      }
+    ],
+    scale: { minReplicas: 1, maxReplicas: 1 }
+  }
+}
+
+describe('local ARM emulator, driven by the real SDK clients', () => {
+  let emu: Emulator
+  let c: ReturnType<typeof clientsFor>
+
+  beforeAll(async () => {
+    emu = await startEmulator({ timeScale: TIME_SCALE })
+    c = clientsFor(emu)
+  }, 120_000)
+
+  afterAll(async () => {
+    await emu?.stop()
+  })
+
+  it('provisions, updates and deletes the whole MLflow stack', async () => {
+    const rg = 'rg-mlflow'
+    const group = await c.rm.resourceGroups.createOrUpdate(rg, {
+      location: LOCATION,
+      tags: { stack: 'mlflow' }
+    })
+    expect(group.id).toBe(`/subscriptions/${emu.subscriptionId}/resourceGroups/${rg}`)
+    expect((await c.rm.resourceGroups.checkExistence(rg)).body).toBe(true)
+
+    const vnet = await c.net.virtualNetworks.createOrUpdate(
+      rg,
+      'vnet-mlflow',
+      {
+        location: LOCATION,
+        addressSpace: { addressPrefixes: ['10.0.0.0/16'] },
+        subnets: [
+          {
+            name: 'aca',
+            addressPrefix: '10.0.0.0/23',
+            delegations: [{ name: 'aca', serviceName: 'Microsoft.App/environments' }]
+          },
+          {
+            name: 'db',
+            addressPrefix: '10.0.2.0/24',
+            delegations: [{ name: 'db', serviceName: 'Microsoft.DBforPostgreSQL/flexibleServers' }]
+          }
+        ]
+      },
+      lro
+    )
+    expect(vnet.provisioningState).toBe('Succeeded')
+    const acaSubnet = await c.net.subnets.get(rg, 'vnet-mlflow', 'aca')
+    const dbSubnet = await c.net.subnets.get(rg, 'vnet-mlflow', 'db')
+    expect(acaSubnet.id).toBe(`${vnet.id}/subnets/aca`)
+    expect(dbSubnet.delegations?.[0]?.serviceName).toBe('Microsoft.DBforPostgreSQL/flexibleServers')
+
+    const zoneName = 'pg-mlflow-1.private.postgres.database.azure.com'
+    const zone = await c.dns.privateZones.createOrUpdate(rg, zoneName, { location: 'global' }, lro)
+    expect(zone.provisioningState).toBe('Succeeded')
+    const link = await c.dns.virtualNetworkLinks.createOrUpdate(
+      rg,
+      zoneName,
+      'vnet-link',
+      { location: 'global', virtualNetwork: { id: vnet.id }, registrationEnabled: false },
+      lro
+    )
+    expect(link.virtualNetworkLinkState).toBe('Completed')
+
+    const ws = await c.oi.workspaces.createOrUpdate(
+      rg,
+      'law-mlflow',
+      { location: LOCATION, sku: { name: 'PerGB2018' }, retentionInDays: 30 },
+      lro
+    )
+    expect(ws.provisioningState).toBe('Succeeded')
+    expect(ws.customerId).toMatch(/^[0-9a-f-]{36}$/)
+    const wsKeys = await c.oi.sharedKeys.getSharedKeys(rg, 'law-mlflow')
+    expect(Buffer.from(wsKeys.primarySharedKey ?? '', 'base64')).toHaveLength(64)
+
+    const account = await c.st.storageAccounts.create(
+      rg,
+      'stmlflow1',
+      {
+        sku: { name: 'Standard_LRS' },
+        kind: 'StorageV2',
+        location: LOCATION,
+        allowBlobPublicAccess: false,
+        minimumTlsVersion: 'TLS1_2'
+      },
+      lro
+    )
+    expect(account.provisioningState).toBe('Succeeded')
+    expect(account.primaryEndpoints?.blob).toBe('https://stmlflow1.blob.core.windows.net/')
+    expect(account.allowBlobPublicAccess).toBe(false)
+    await c.st.blobContainers.create(rg, 'stmlflow1', 'mlflow', { publicAccess: 'None' })
+    const keys = (await c.st.storageAccounts.listKeys(rg, 'stmlflow1')).keys ?? []
+    expect(keys.map((k) => k.keyName)).toEqual(['key1', 'key2'])
+    const rotated =
+      (await c.st.storageAccounts.regenerateKey(rg, 'stmlflow1', { keyName: 'key1' })).keys ?? []
+    expect(rotated[0]?.value).not.toBe(keys[0]?.value)
+    expect(rotated[1]?.value).toBe(keys[1]?.value)
+
+    const server = await c.pg.servers.beginCreateOrUpdateAndWait(
+      rg,
+      'pg-mlflow-1',
+      {
+        location: LOCATION,
+        sku: { name: 'Standard_B1ms', tier: 'Burstable' },
+        administratorLogin: 'mlflow',
+        administratorLoginPassword: 'Str0ng-Passw0rd!',
+        version: '16',
+        storage: { storageSizeGB: 32 },
+        network: {
+          publicNetworkAccess: 'Disabled',
+          delegatedSubnetResourceId: dbSubnet.id,
+          privateDnsZoneArmResourceId: zone.id
+        },
+        highAvailability: { mode: 'Disabled' }
+      },
+      lro
+    )
+    expect(server.state).toBe('Ready')
+    expect(server.fullyQualifiedDomainName).toBe('pg-mlflow-1.postgres.database.azure.com')
+    expect(JSON.stringify(server)).not.toContain('Str0ng-Passw0rd!')
+    const db = await c.pg.databases.beginCreateAndWait(
+      rg,
+      'pg-mlflow-1',
+      'mlflow',
+      { charset: 'UTF8', collation: 'en_US.utf8' },
+      lro
+    )
+    expect(db.name).toBe('mlflow')
+
+    const env = await c.aca.managedEnvironments.createOrUpdate(
+      rg,
+      'env-mlflow',
+      {
+        location: LOCATION,
+        vnetConfiguration: { internal: false, infrastructureSubnetId: acaSubnet.id },
+        appLogsConfiguration: {
+          destination: 'log-analytics',
+          logAnalyticsConfiguration: { customerId: ws.customerId, sharedKey: wsKeys.primarySharedKey }
+        },
+        workloadProfiles: [{ name: 'Consumption', workloadProfileType: 'Consumption' }]
+      },
+      lro
+    )
+    expect(env.provisioningState).toBe('Succeeded')
+    expect(env.defaultDomain).toMatch(/^[a-z]+-[0-9a-f]+\.eastus\.azurecontainerapps\.io$/)
+    expect(env.appLogsConfiguration?.logAnalyticsConfiguration?.sharedKey).toBeUndefined()
+
+    const backendUri =
+      'postgresql://mlflow:Str0ng-Passw0rd!@pg-mlflow-1.postgres.database.azure.com:5432/mlflow'
+    const app = await c.aca.containerApps.createOrUpdate(
+      rg,
+      'mlflow',
+      {
+        location: LOCATION,
+        environmentId: env.id,
+        configuration: {
+          secrets: [{ name: 'backend-store-uri', value: backendUri }],
+          activeRevisionsMode: 'Single',
+          ingress: { external: true, targetPort: 5000, transport: 'auto' }
+        },
+        template: appTemplate('2.22.0', 'v1')
+      },
+      lro
+    )
+    expect(app.provisioningState).toBe('Succeeded')
+    expect(app.latestRevisionName).toBe('mlflow--v1')
+    expect(app.configuration?.ingress?.fqdn).toBe(`mlflow.${env.defaultDomain}`)
+    expect(app.configuration?.secrets).toEqual([{ name: 'backend-store-uri' }])
+    expect(JSON.stringify(app)).not.toContain('Str0ng-Passw0rd!')
+
+    const v1 = await until(
+      'revision v1 running',
+      () => c.aca.containerAppsRevisions.getRevision(rg, 'mlflow', 'mlflow--v1'),
+      (r) => r.runningState === 'Running' || r.provisioningState === 'Failed'
+    )
+    expect(v1).toMatchObject({
+      provisioningState: 'Provisioned',
+      healthState: 'Healthy',
+      active: true,
+      trafficWeight: 100
+    })
+    const ready = await c.aca.containerApps.get(rg, 'mlflow')
+    expect(ready.latestReadyRevisionName).toBe('mlflow--v1')
+    expect(ready.runningStatus).toBe('Running')
+    expect((await c.aca.containerApps.listSecrets(rg, 'mlflow')).value).toEqual([
+      { name: 'backend-store-uri', value: backendUri }
+    ])
+
+    // Image bump: a template change makes a new revision that takes over once healthy.
+    const bumped = await c.aca.containerApps.update(
+      rg,
+      'mlflow',
+      { location: LOCATION, template: appTemplate('3.1.0', 'v2') },
+      lro
+    )
+    expect(bumped.latestRevisionName).toBe('mlflow--v2')
+    await until(
+      'v2 ready',
+      () => c.aca.containerApps.get(rg, 'mlflow'),
+      (a) => a.latestReadyRevisionName === 'mlflow--v2'
+    )
+    const afterBump = await collect(c.aca.containerAppsRevisions.listRevisions(rg, 'mlflow'))
+    expect(afterBump.map((r) => [r.name, r.active, r.trafficWeight])).toEqual([
+      ['mlflow--v1', false, 0],
+      ['mlflow--v2', true, 100]
+    ])
+
+    // Configuration-only change: no new revision.
+    await c.aca.containerApps.update(
+      rg,
+      'mlflow',
+      {
+        location: LOCATION,
+        configuration: {
+          secrets: [{ name: 'backend-store-uri', value: `${backendUri}?sslmode=require` }],
+          activeRevisionsMode: 'Single',
+          ingress: { external: true, targetPort: 5000 }
+        }
+      },
+      lro
+    )
+    expect((await collect(c.aca.containerAppsRevisions.listRevisions(rg, 'mlflow'))).length).toBe(2)
+
+    // Reusing a suffix with a different template is rejected.
+    const reuse = await armError(
+      c.aca.containerApps.update(
+        rg,
+        'mlflow',
+        { location: LOCATION, template: appTemplate('3.2.0', 'v2') },
+        lro
+      )
+    )
+    expect(reuse).toMatchObject({ statusCode: 400, code: 'ContainerAppRevisionSuffixConflict' })
+
+    // A tag that does not exist: the revision fails with the pull error, traffic stays on v2.
+    await c.aca.containerApps.update(
+      rg,
+      'mlflow',
+      { location: LOCATION, template: appTemplate('9.9.9', 'v3') },
+      lro
+    )
+    const v3: Revision = await until(
+      'v3 failed',
+      () => c.aca.containerAppsRevisions.getRevision(rg, 'mlflow', 'mlflow--v3'),
+      (r) => r.provisioningState === 'Failed'
+    )
+    expect(v3).toMatchObject({ runningState: 'Failed', healthState: 'Unhealthy' })
+    expect(v3.provisioningError).toBe(`Failed to pull image "${image('9.9.9')}": manifest unknown`)
+    const stuck = await c.aca.containerApps.get(rg, 'mlflow')
+    expect(stuck.latestRevisionName).toBe('mlflow--v3')
+    expect(stuck.latestReadyRevisionName).toBe('mlflow--v2')
+    expect((await c.aca.containerAppsRevisions.getRevision(rg, 'mlflow', 'mlflow--v2')).trafficWeight).toBe(
+      100
+    )
+
+    await c.aca.containerAppsRevisions.restartRevision(rg, 'mlflow', 'mlflow--v2')
+    await until(
+      'v2 running after restart',
+      () => c.aca.containerAppsRevisions.getRevision(rg, 'mlflow', 'mlflow--v2'),
+      (r) => r.runningState === 'Running'
+    )
+
+    // Deleting in dependency order; the service's own guards first.
+    const envBusy = await armError(c.aca.managedEnvironments.delete(rg, 'env-mlflow', lro))
+    expect(envBusy).toMatchObject({ statusCode: 409, code: 'ManagedEnvironmentHasContainerApps' })
+    const subnetBusy = await armError(c.net.virtualNetworks.delete(rg, 'vnet-mlflow', lro))
+    expect(subnetBusy).toMatchObject({ statusCode: 400, code: 'InUseSubnetCannotBeDeleted' })
+    const zoneBusy = await armError(c.dns.privateZones.delete(rg, zoneName, lro))
+    expect(zoneBusy).toMatchObject({ statusCode: 409, code: 'CannotDeleteResource' })
+
+    await c.aca.containerApps.delete(rg, 'mlflow', lro)
+    await c.aca.managedEnvironments.delete(rg, 'env-mlflow', lro)
+    await c.pg.databases.beginDeleteAndWait(rg, 'pg-mlflow-1', 'mlflow', lro)
+    await c.pg.servers.beginDeleteAndWait(rg, 'pg-mlflow-1', lro)
+    await c.dns.virtualNetworkLinks.delete(rg, zoneName, 'vnet-link', lro)
+    await c.dns.privateZones.delete(rg, zoneName, lro)
+    await c.st.storageAccounts.delete(rg, 'stmlflow1')
+    await c.oi.workspaces.delete(rg, 'law-mlflow', lro)
+    await c.net.virtualNetworks.delete(rg, 'vnet-mlflow', lro)
+    expect(await armError(c.aca.containerApps.get(rg, 'mlflow'))).toMatchObject({
+      statusCode: 404,
+      code: 'ResourceNotFound'
+    })
+    await c.rm.resourceGroups.delete(rg, lro)
+    expect((await c.rm.resourceGroups.checkExistence(rg)).body).toBe(false)
+
+    const log = await emu.requests()
+    expect(log.some((r) => r.path.includes('/containerappOperationStatuses/'))).toBe(true)
+    expect(log.filter(isWrite).length).toBeGreaterThan(20)
+  }, 60_000)
+
+  it('enforces the service naming rules with its error codes', async () => {
+    const rg = 'rg-names'
+    await c.rm.resourceGroups.createOrUpdate(rg, { location: LOCATION })
+    const storage = await armError(
+      c.st.storageAccounts.create(
+        rg,
+        'Bad_Name',
+        { sku: { name: 'Standard_LRS' }, kind: 'StorageV2', location: LOCATION },
+        lro
+      )
+    )
+    expect(storage).toMatchObject({ statusCode: 400, code: 'AccountNameInvalid' })
+    const app = await armError(
+      c.aca.containerApps.createOrUpdate(rg, 'WebFrontEnd', { location: LOCATION }, lro)
+    )
+    expect(app).toMatchObject({ statusCode: 400, code: 'ContainerAppInvalidName' })
+    expect(app.message).toContain("Invalid ContainerApp name 'WebFrontEnd'")
+    const env = await armError(
+      c.aca.managedEnvironments.createOrUpdate(rg, 'Env_1', { location: LOCATION }, lro)
+    )
+    expect(env).toMatchObject({ statusCode: 400, code: 'ManagedEnvironmentInvalidName' })
+
+    await c.st.storageAccounts.create(
+      rg,
+      'stnames1',
+      { sku: { name: 'Standard_LRS' }, kind: 'StorageV2', location: LOCATION },
+      lro
+    )
+    const container = await armError(c.st.blobContainers.create(rg, 'stnames1', 'a--b', {}))
+    expect(container).toMatchObject({ statusCode: 400, code: 'InvalidResourceName' })
+    await c.rm.resourceGroups.createOrUpdate('rg-other', { location: LOCATION })
+    const taken = await armError(
+      c.st.storageAccounts.create(
+        'rg-other',
+        'stnames1',
+        { sku: { name: 'Standard_LRS' }, kind: 'StorageV2', location: LOCATION },
+        lro
+      )
+    )
+    expect(taken).toMatchObject({ statusCode: 409, code: 'StorageAccountAlreadyTaken' })
+
+    const bare = await c.aca.managedEnvironments.createOrUpdate(rg, 'env-names', { location: LOCATION }, lro)
+    const secret = await armError(
+      c.aca.containerApps.createOrUpdate(
+        rg,
+        'app-names',
+        {
+          location: LOCATION,
+          environmentId: bare.id,
+          configuration: { secrets: [{ name: 'Bad_Secret', value: 'x' }] },
+          template: appTemplate('2.22.0', 'a1')
+        },
+        lro
+      )
+    )
+    expect(secret).toMatchObject({ statusCode: 400, code: 'ContainerAppInvalidSecretName' })
+    const ref = await armError(
+      c.aca.containerApps.createOrUpdate(
+        rg,
+        'app-names',
+        { location: LOCATION, environmentId: bare.id, template: appTemplate('2.22.0', 'a1') },
+        lro
+      )
+    )
+    expect(ref).toMatchObject({ statusCode: 400, code: 'ContainerAppSecretRefNotFound' })
+  })
+
+  it('answers ARM 404s: ResourceGroupNotFound, ResourceNotFound, and 204 for deleting what is gone', async () => {
+    const missingRg = await armError(c.net.virtualNetworks.get('rg-nope', 'vnet'))
+    expect(missingRg).toMatchObject({
+      statusCode: 404,
+      code: 'ResourceGroupNotFound',
+      message: "Resource group 'rg-nope' could not be found."
+    })
+    await c.rm.resourceGroups.createOrUpdate('rg-404', { location: LOCATION, tags: { pr: '404' } })
+    const tagged = await collect(
+      c.rm.resourceGroups.list({ filter: "tagName eq 'pr' and tagValue eq '404'" })
+    )
+    expect(tagged.map((g) => g.name)).toEqual(['rg-404'])
+    const missing = await armError(c.st.storageAccounts.getProperties('rg-404', 'stnothere'))
+    expect(missing).toMatchObject({ statusCode: 404, code: 'ResourceNotFound' })
+    expect(missing.message).toContain(
+      "'Microsoft.Storage/storageAccounts/stnothere' under resource group 'rg-404'"
+    )
+    await expect(c.aca.containerApps.delete('rg-404', 'nothere', lro)).resolves.toBeUndefined()
+    expect(await armError(c.rm.resourceGroups.delete('rg-nope', lro))).toMatchObject({
+      statusCode: 404,
+      code: 'ResourceGroupNotFound'
+    })
+  })
+
+  it('keeps state, identity and in-flight operations across a restart', async () => {
+    const own = await startEmulator({ timeScale: 0.1 })
+    try {
+      const before = clientsFor(own)
+      const sub = own.subscriptionId
+      const endpoint = own.endpoint
+      await before.rm.resourceGroups.createOrUpdate('rg-restart', { location: LOCATION })
+      await before.oi.workspaces.createOrUpdate('rg-restart', 'law-restart', { location: LOCATION }, lro)
+      const keysBefore = await before.oi.sharedKeys.getSharedKeys('rg-restart', 'law-restart')
+      // Storage create takes 2.5 s at this scale: the restart lands in the middle of it.
+      const poller = before.st.storageAccounts.create(
+        'rg-restart',
+        'strestart1',
+        { sku: { name: 'Standard_LRS' }, kind: 'StorageV2', location: LOCATION },
+        lro
+      )
+      await poller.submitted()
+      await own.restart()
+      expect(own.subscriptionId).toBe(sub)
+      expect(own.endpoint).toBe(endpoint)
+      const after = clientsFor(own)
+      expect((await after.oi.sharedKeys.getSharedKeys('rg-restart', 'law-restart')).primarySharedKey).toBe(
+        keysBefore.primarySharedKey
+      )
+      expect(
+        (await after.st.storageAccounts.getProperties('rg-restart', 'strestart1')).provisioningState
+      ).toBe('Creating')
+      const account = await poller.pollUntilDone()
+      expect(account.provisioningState).toBe('Succeeded')
+      const log = await own.requests()
+      expect(log[0]).toMatchObject({ method: 'PUT', status: 201 })
+    } finally {
+      await own.stop()
+    }
+  }, 30_000)
+
+  it('starts the runtimes of active revisions again after a restart', async () => {
+    const own = await startEmulator({ timeScale: TIME_SCALE })
+    try {
+      const before = clientsFor(own)
+      await before.rm.resourceGroups.createOrUpdate('rg-rt', { location: LOCATION })
+      const env = await before.aca.managedEnvironments.createOrUpdate(
+        'rg-rt',
+        'env-rt',
+        { location: LOCATION },
+        lro
+      )
+      await before.aca.containerApps.createOrUpdate(
+        'rg-rt',
+        'app-rt',
+        {
+          location: LOCATION,
+          environmentId: env.id,
+          configuration: {
+            secrets: [{ name: 'backend-store-uri', value: 'sqlite:///x.db' }],
+            ingress: { external: true, targetPort: 5000 }
+          },
+          template: appTemplate('2.22.0', 'r1')
+        },
+        lro
+      )
+      const runtimeUrl = async (): Promise<string | undefined> => {
+        const state = (await own.state()) as {
+          resources: Record<string, { type: string; internal: { url?: string } }>
+        }
+        return Object.values(state.resources).find((r) => r.type === 'Microsoft.App/containerApps/revisions')
+          ?.internal.url
+      }
+      await until('runtime url', runtimeUrl, (u) => u !== undefined)
+      await own.restart()
+      const after = clientsFor(own)
+      // The restarted emulator forgets the dead process's address until the new one is healthy.
+      const secondUrl = await until('runtime restarted', runtimeUrl, (u) => u !== undefined)
+      const health = await fetch(`${secondUrl}/health`)
+      expect(await health.text()).toBe('OK')
+      const rev = await after.aca.containerAppsRevisions.getRevision('rg-rt', 'app-rt', 'app-rt--r1')
+      expect(rev).toMatchObject({ runningState: 'Running', healthState: 'Healthy', trafficWeight: 100 })
+    } finally {
+      await own.stop()
+    }
+  }, 30_000)
+
+  it('reproduces the same faults for the same seed', async () => {
+    const run = async (): Promise<RequestRecord[]> => {
+      const own = await startEmulator({
+        timeScale: TIME_SCALE,
+        faults: '429=0.15,503=0.1,500=0.05,409=0.1,reset=0.05',
+        seed: 42
+      })
+      try {
+        const cl = clientsFor(own, { maxRetries: 3, retryDelayInMs: 5, maxRetryDelayInMs: 20 })
+        const attempt = (p: Promise<unknown>) =>
+          p.then(
+            () => 'ok',
+            (e: { code?: string }) => e.code ?? 'error'
+          )
+        for (let i = 0; i < 4; i++)
+          await attempt(cl.rm.resourceGroups.createOrUpdate('rg-faults', { location: LOCATION }))
+        for (let i = 0; i < 8; i++) await attempt(cl.rm.resourceGroups.get('rg-faults'))
+        for (let i = 0; i < 4; i++) await attempt(cl.rm.providers.get('Microsoft.App'))
+        return (await own.requests()).map((r) => ({
+          ...r,
+          path: r.path.replace(own.subscriptionId, '{sub}')
+        }))
+      } finally {
+        await own.stop()
+      }
+    }
+    const first = await run()
+    const second = await run()
+    expect(second).toEqual(first)
+    const statuses = new Set(first.map((r) => r.status))
+    expect([...statuses].some((s) => s === 429 || s === 503 || s === 500 || s === 409 || s === 0)).toBe(true)
+    expect(first.find((r) => r.status === 409)?.method ?? 'PUT').toBe('PUT')
+  }, 30_000)
+
+  it('fails a long-running operation on lro-fail, and a retried PUT repairs the resource', async () => {
+    const own = await startEmulator({ timeScale: TIME_SCALE, faults: 'lro-fail=0.5', seed: 7 })
+    try {
+      const cl = clientsFor(own)
+      await cl.rm.resourceGroups.createOrUpdate('rg-lro', { location: LOCATION })
+      const put = (name: string) =>
+        cl.net.virtualNetworks.createOrUpdate(
+          'rg-lro',
+          name,
+          { location: LOCATION, addressSpace: { addressPrefixes: ['10.1.0.0/16'] } },
+          lro
+        )
+      // Each VNet's first PUT is its own draw: walk until one fails (one in two does).
+      let failed: string | undefined
+      for (let i = 0; i < 20 && !failed; i++) {
+        const name = `vnet-${i}`
+        const err = await put(name).then(
+          () => undefined,
+          (e: Error) => e
+        )
+        if (err) {
+          expect(err.message).toContain('The long-running operation has failed. InternalOperationError.')
+          failed = name
+        }
+      }
+      if (!failed) throw new Error('no injected LRO failure in 20 draws')
+      expect((await cl.net.virtualNetworks.get('rg-lro', failed)).provisioningState).toBe('Failed')
+      let repaired = false
+      for (let attempt = 0; attempt < 20 && !repaired; attempt++)
+        repaired = await put(failed).then(
+          () => true,
+          () => false
+        )
+      expect(repaired).toBe(true)
+      expect((await cl.net.virtualNetworks.get('rg-lro', failed)).provisioningState).toBe('Succeeded')
+    } finally {
+      await own.stop()
+    }
+  })
+
+  it('honours --taken-names, and refuses writes of an unregistered provider until it is registered', async () => {
+    const own = await startEmulator({
+      timeScale: TIME_SCALE,
+      unregistered: ['Microsoft.App'],
+      takenNames: ['sttaken1']
+    })
+    try {
+      const cl = clientsFor(own)
+      await cl.rm.resourceGroups.createOrUpdate('rg-rp', { location: LOCATION })
+      const taken = await armError(
+        cl.st.storageAccounts.create(
+          'rg-rp',
+          'sttaken1',
+          { sku: { name: 'Standard_LRS' }, kind: 'StorageV2', location: LOCATION },
+          lro
+        )
+      )
+      expect(taken).toMatchObject({ statusCode: 409, code: 'StorageAccountAlreadyTaken' })
+      const refused = await armError(
+        cl.aca.managedEnvironments.createOrUpdate('rg-rp', 'env-rp', { location: LOCATION }, lro)
+      )
+      expect(refused).toMatchObject({ statusCode: 409, code: 'MissingSubscriptionRegistration' })
+      expect(refused.message).toContain("namespace 'Microsoft.App'")
+      expect((await cl.rm.providers.get('Microsoft.App')).registrationState).toBe('NotRegistered')
+      expect((await cl.rm.providers.register('Microsoft.App')).registrationState).toBe('Registering')
+      await until(
+        'Microsoft.App registered',
+        () => cl.rm.providers.get('Microsoft.App'),
+        (p) => p.registrationState === 'Registered'
+      )
+      const env = await cl.aca.managedEnvironments.createOrUpdate(
+        'rg-rp',
+        'env-rp',
+        { location: LOCATION },
+        lro
+      )
+      expect(env.provisioningState).toBe('Succeeded')
+    } finally {
+      await own.stop()
+    }
+  })
+})
