@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// The main job, locally: start the local Azure, run the bundled action's `deploy` against it the
-// way the runner would, and print the MLflow URL. The local Azure keeps running until Ctrl-C, so
-// the URL stays up to look at.
+// The main job, locally: start the local Azure with the real runtime (MLflow from PyPI, PostgreSQL,
+// Azurite), run the bundled action's `deploy` and then `smoke-test` against it the way the runner
+// would, and print the smoke-tested MLflow URL. The local Azure keeps running until Ctrl-C, so the
+// URL stays up to look at (through the local Azure's proxy, printed at the end).
 //
 //   npm run local [-- --stack NAME] [-- --time-scale X]
 import { spawn, spawnSync } from 'node:child_process'
@@ -16,6 +17,7 @@ const { values: args } = parseArgs({
     stack: { type: 'string', default: 'local' },
     'time-scale': { type: 'string', default: '0.01' },
     state: { type: 'string', default: join(root, '.state', 'local') },
+    runtime: { type: 'string', default: 'mlflow' },
     'keep-running': { type: 'boolean', default: true }
   }
 })
@@ -39,7 +41,10 @@ step(`Starting the local Azure (state in ${args.state}, time scale ${args['time-
 mkdirSync(args.state, { recursive: true })
 const emulator = spawn(
   process.execPath,
-  [join(root, '.build', 'emulator', 'main.js'), '--state', args.state, '--time-scale', args['time-scale']],
+  [
+    join(root, '.build', 'emulator', 'main.js'),
+    ...['--state', args.state, '--time-scale', args['time-scale'], '--runtime', args.runtime]
+  ],
   { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] }
 )
 const stop = () => emulator.kill('SIGTERM')
@@ -85,10 +90,22 @@ if (deployed.status !== 0) {
   process.exit(deployed.status ?? 1)
 }
 
+step('Smoke-testing the deployed MLflow (mlflow demo + REST round trip)')
+const smoke = runAction({ command: 'smoke-test', 'stack-name': args.stack })
+if (smoke.status !== 0) {
+  stop()
+  process.exit(smoke.status ?? 1)
+}
+
 step('Done')
-console.log(`MLflow tracking URI: ${deployed.outputs['tracking-uri']}`)
+console.log(`MLflow tracking URI (smoke test ${smoke.outputs['smoke-result']}): ${deployed.outputs['tracking-uri']}`)
 console.log(`Revision: ${deployed.outputs.revision}`)
 if (args['keep-running']) {
+  console.log(
+    `To open it in a browser, use the local Azure's proxy ${ready.env.HTTPS_PROXY ?? ''} and trust ${ready.caCertPath}, e.g.\n` +
+      `  chromium --proxy-server=${ready.env.HTTPS_PROXY ?? ''} --ignore-certificate-errors ${deployed.outputs['tracking-uri']}\n` +
+      `  curl --proxy ${ready.env.HTTPS_PROXY ?? ''} --cacert ${ready.caCertPath} ${deployed.outputs['tracking-uri']}/version`
+  )
   console.log('The local Azure keeps running; press Ctrl-C to stop it.')
 } else {
   stop()
