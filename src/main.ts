@@ -10,6 +10,7 @@ import type { AzurePort } from './azure/port.js'
 import { deploy } from './commands/deploy.js'
 import { destroy } from './commands/destroy.js'
 import type { Log } from './commands/log.js'
+import { ADMIN_USERNAME, SECRET_INPUTS } from './config/auth.js'
 import { parseInputs, type Config, type Command } from './config/inputs.js'
 import { smokeTest } from './commands/smokeTest.js'
 import { deploySummary, destroySummary, smokeSummary } from './report/summary.js'
@@ -62,6 +63,8 @@ async function writeSummary(markdown: string): Promise<void> {
 
 export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   try {
+    // Secret inputs are masked before anything, even an input error, could print them.
+    for (const name of SECRET_INPUTS) actionsLog.mask(core.getInput(name))
     const config = parseInputs((name) => core.getInput(name), env)
     // Built on demand: a smoke test of a given URL needs no Azure sign-in at all.
     const azure = (): AzurePort => connect(config, env)
@@ -71,7 +74,10 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       'smoke-test': async () => {
         if (config.command !== 'smoke-test') return
         const port = config.trackingUri ? undefined : azure()
-        const result = await smokeTest(config, { log: actionsLog, env, port })
+        const credentials = config.adminPassword
+          ? { username: ADMIN_USERNAME, password: config.adminPassword }
+          : undefined
+        const result = await smokeTest(config, { log: actionsLog, env, port, credentials })
         core.setOutput('tracking-uri', result.trackingUri)
         core.setOutput('smoke-result', result.passed ? 'passed' : 'failed')
         await writeSummary(smokeSummary(result))

@@ -233,6 +233,19 @@ export async function getRevision(
   )
 }
 
+/** Restarts a revision's replicas; needed after a secret changed, as running revisions keep the old value. */
+export async function restartRevision(
+  clients: AzureClients,
+  app: ResourceAddress,
+  revisionName: string
+): Promise<void> {
+  await clients.containerApps.containerAppsRevisions.restartRevision(
+    app.resourceGroup,
+    app.name,
+    revisionName
+  )
+}
+
 export async function listRevisions(clients: AzureClients, app: ResourceAddress): Promise<RevisionState[]> {
   const out: RevisionState[] = []
   for await (const rev of clients.containerApps.containerAppsRevisions.listRevisions(

@@ -7,7 +7,7 @@ import type { ResourceKind } from '../stack/specs.js'
 import { blobContainerHandler } from './blobContainers.js'
 import { clamp, createClients, DEFAULT_ARM_ENDPOINT, DEFAULT_TOKEN_SCOPE } from './clients.js'
 import type { AzureClients } from './clients.js'
-import { containerAppHandler, getRevision, listRevisions } from './containerApps.js'
+import { containerAppHandler, getRevision, listRevisions, restartRevision } from './containerApps.js'
 import { getSharedKey, logAnalyticsHandler } from './logAnalytics.js'
 import { managedEnvironmentHandler } from './managedEnvironments.js'
 import type { AzurePort, Handlers, ResourceAddress, ResourceHandler } from './port.js'
@@ -120,6 +120,10 @@ export function createAzurePortFromClients(clients: AzureClients, retry: RetryPo
         getRevision(clients, a, revisionName)
       ),
     listRevisions: (a) => run(label('containerApp', 'listRevisions', a), () => listRevisions(clients, a)),
+    restartRevision: (a, revisionName) =>
+      run(label('containerApp', `restartRevision ${revisionName}`, a), () =>
+        restartRevision(clients, a, revisionName)
+      ),
     getProvider: (namespace) => run(`getProvider ${namespace}`, () => getProvider(clients, namespace)),
     registerProvider: (namespace) =>
       run(`registerProvider ${namespace}`, () => registerProvider(clients, namespace))

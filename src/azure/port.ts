@@ -91,6 +91,8 @@ export interface AzurePort {
   setPostgresPassword(address: ResourceAddress, password: string): Promise<void>
   getRevision(app: ResourceAddress, revisionName: string): Promise<RevisionState>
   listRevisions(app: ResourceAddress): Promise<RevisionState[]>
+  /** Running revisions keep the secret values they started with; a restart gives them the new ones. */
+  restartRevision(app: ResourceAddress, revisionName: string): Promise<void>
   getProvider(namespace: string): Promise<ProviderState>
   registerProvider(namespace: string): Promise<ProviderState>
 }

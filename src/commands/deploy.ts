@@ -8,7 +8,7 @@ import { runDag, DagError, type TimelineEntry } from '../engine/dag.js'
 import { countChanges, plan, type PlanEntry } from '../engine/plan.js'
 import { desiredState, type AnyDesired } from '../stack/desired.js'
 import { hasUnknown, type Facts } from '../stack/facts.js'
-import { stackAddresses } from '../stack/graph.js'
+import { stackAddresses, type StackKey } from '../stack/graph.js'
 import type { ResourceKind } from '../stack/specs.js'
 import { formatSeconds, type Log } from './log.js'
 import { checkProviders, type ProviderStatus } from './providers.js'
@@ -23,7 +23,7 @@ export interface DeployResult {
   providers: ProviderStatus[]
   entries: PlanEntry[]
   changes: number
-  timeline: TimelineEntry<ResourceKind>[]
+  timeline: TimelineEntry<StackKey>[]
   resourceGroup: string
   appName: string
   trackingUri?: string
@@ -85,6 +85,7 @@ export async function deploy(
   }
 
   const timeline = await applyPlan(config, port, log, { entries, desired, facts, addresses })
+  await restartForNewSecrets(port, log, entries, addresses.containerApp)
   const { revision, fqdn } = await waitForLatestRevision(port, addresses.containerApp, {
     pollMs,
     timeoutMs: opts.waitTimeoutMs
@@ -107,35 +108,36 @@ async function applyPlan(
     entries: PlanEntry[]
     desired: AnyDesired[]
     facts: Facts
-    addresses: Record<ResourceKind, ResourceAddress>
+    addresses: Record<StackKey, ResourceAddress>
   }
-): Promise<TimelineEntry<ResourceKind>[]> {
+): Promise<TimelineEntry<StackKey>[]> {
   const facts = { ...state.facts }
   const pending = state.entries.filter((e) => e.action !== 'noop')
-  const byKind = new Map(state.entries.map((e) => [e.kind, e]))
+  const byKey = new Map(state.entries.map((e) => [e.key, e]))
   const nodes = pending.map((e) => ({
-    key: e.kind,
-    dependsOn: state.desired.find((d) => d.kind === e.kind)!.dependsOn
+    key: e.key,
+    dependsOn: state.desired.find((d) => d.key === e.key)!.dependsOn
   }))
 
-  const run = async (kind: ResourceKind): Promise<void> => {
-    const entry = byKind.get(kind)!
+  const run = async (key: StackKey): Promise<void> => {
+    const entry = byKey.get(key)!
+    const kind = entry.kind
     const lines: string[] = []
     if (entry.changes.length > 0) lines.push(`changes: ${entry.changes.join(', ')}`)
     // Rebuilt now, so values made known by resources applied before this one are filled in.
-    const desired = desiredState(config, facts).find((d) => d.kind === kind)!
+    const desired = desiredState(config, facts).find((d) => d.key === key)!
     if (hasUnknown(desired.spec)) {
-      throw new Error(`internal error: ${kind} still depends on a value that is not known yet`)
+      throw new Error(`internal error: ${key} still depends on a value that is not known yet`)
     }
     const t0 = Date.now()
     try {
       const observed = await putAny(port, desired)
       Object.assign(facts, await factsFromApplied(port, kind, desired.address, observed, facts, log))
       lines.push(`provisioning state: ${observed.provisioningState ?? 'Succeeded'}`)
-      log.group(`${kind} ${entry.name}: ${VERB[entry.action]} in ${formatSeconds(Date.now() - t0)}`, lines)
+      log.group(`${key} ${entry.name}: ${VERB[entry.action]} in ${formatSeconds(Date.now() - t0)}`, lines)
     } catch (error) {
       lines.push(`error: ${error instanceof Error ? error.message : String(error)}`)
-      log.group(`${kind} ${entry.name}: FAILED after ${formatSeconds(Date.now() - t0)}`, lines)
+      log.group(`${key} ${entry.name}: FAILED after ${formatSeconds(Date.now() - t0)}`, lines)
       throw error
     }
   }
@@ -153,6 +155,32 @@ async function applyPlan(
     }
     throw error
   }
+}
+
+/** Template fields: changing any of them makes a new revision, which starts with the new secrets. */
+function changesRevision(field: string): boolean {
+  return field.startsWith('container') || field === 'minReplicas' || field === 'maxReplicas'
+}
+
+/**
+ * Container Apps secrets belong to the app, not the revision: a running revision keeps the values
+ * it started with. When only secrets changed (a new admin password, a rotated key), the serving
+ * revision is restarted so it picks them up; the health gate that follows waits for it.
+ */
+async function restartForNewSecrets(
+  port: AzurePort,
+  log: Log,
+  entries: PlanEntry[],
+  app: ResourceAddress
+): Promise<void> {
+  const entry = entries.find((e) => e.key === 'containerApp')
+  if (entry?.action !== 'update' || !entry.changes.includes('secrets') || entry.changes.some(changesRevision))
+    return
+  const observed = await port.handlers.containerApp.get(app)
+  const revision = observed?.outputs.latestReadyRevisionName
+  if (!revision) return
+  await port.restartRevision(app, revision)
+  log.info(`Secrets changed: restarted revision ${revision} so it uses the new values`)
 }
 
 function putAny(port: AzurePort, desired: AnyDesired): Promise<Observed<ResourceKind>> {

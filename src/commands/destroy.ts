@@ -7,7 +7,7 @@ import type { AzurePort, ResourceAddress } from '../azure/port.js'
 import type { DestroyConfig } from '../config/inputs.js'
 import { runDag, type TimelineEntry } from '../engine/dag.js'
 import { MANAGED_BY } from '../stack/desired.js'
-import { RESOURCE_KINDS, dependents, stackAddresses } from '../stack/graph.js'
+import { STACK, STACK_KEYS, dependents, stackAddresses, type StackKey } from '../stack/graph.js'
 import type { ResourceKind, Tags } from '../stack/specs.js'
 import { formatSeconds, type Log } from './log.js'
 import { readActualState } from './state.js'
@@ -15,6 +15,7 @@ import { readActualState } from './state.js'
 const PARALLELISM = 6
 
 export interface DestroyEntry {
+  key: StackKey
   kind: ResourceKind
   name: string
   action: 'delete' | 'absent' | 'kept'
@@ -25,7 +26,7 @@ export interface DestroyResult {
   command: 'destroy'
   entries: DestroyEntry[]
   changes: number
-  timeline: TimelineEntry<ResourceKind>[]
+  timeline: TimelineEntry<StackKey>[]
   resourceGroup: string
   appName: string
   durationMs: number
@@ -43,9 +44,10 @@ export async function destroy(config: DestroyConfig, port: AzurePort, log: Log):
     resourceGroup: config.names.resourceGroup,
     appName: config.names.containerApp
   }
-  const entry = (kind: ResourceKind, action: DestroyEntry['action'], reason?: string): DestroyEntry => ({
-    kind,
-    name: addresses[kind].name,
+  const entry = (key: StackKey, action: DestroyEntry['action'], reason?: string): DestroyEntry => ({
+    key,
+    kind: STACK[key].kind,
+    name: addresses[key].name,
     action,
     reason
   })
@@ -54,7 +56,7 @@ export async function destroy(config: DestroyConfig, port: AzurePort, log: Log):
   const group = actual.resourceGroup
   if (!group) {
     log.info(`Resource group ${config.names.resourceGroup} does not exist: nothing to destroy.`)
-    const entries = RESOURCE_KINDS.map((k) => entry(k, 'absent'))
+    const entries = STACK_KEYS.map((k) => entry(k, 'absent'))
     return { ...base, entries, changes: 0, timeline: [], durationMs: Date.now() - started }
   }
 
@@ -65,44 +67,44 @@ export async function destroy(config: DestroyConfig, port: AzurePort, log: Log):
       `resourceGroup ${group.name}: deleted with everything in it in ${formatSeconds(Date.now() - t0)}`,
       []
     )
-    const entries = RESOURCE_KINDS.map((k) => entry(k, actual[k] ? 'delete' : 'absent'))
+    const entries = STACK_KEYS.map((k) => entry(k, actual[k] ? 'delete' : 'absent'))
     const timeline = [
-      { key: 'resourceGroup' as ResourceKind, status: 'done' as const, startMs: 0, endMs: Date.now() - t0 }
+      { key: 'resourceGroup' as StackKey, status: 'done' as const, startMs: 0, endMs: Date.now() - t0 }
     ]
     return { ...base, entries, changes: 1, timeline, durationMs: Date.now() - started }
   }
 
   const entries: DestroyEntry[] = [entry('resourceGroup', 'kept', 'not created by this action')]
-  const doomed: ResourceKind[] = []
-  for (const kind of RESOURCE_KINDS.filter((k) => k !== 'resourceGroup')) {
-    const observed = actual[kind]
+  const doomed: StackKey[] = []
+  for (const key of STACK_KEYS.filter((k) => k !== 'resourceGroup')) {
+    const observed = actual[key]
     if (!observed) {
-      entries.push(entry(kind, 'absent'))
+      entries.push(entry(key, 'absent'))
       continue
     }
     const tags = (observed.spec as { tags?: Tags }).tags
     // Child resources carry no tags; their parent's check covers them.
     if (tags !== undefined && !ownedBy(tags, config.stackName)) {
       log.warning(
-        `${kind} ${observed.name} is not tagged as part of stack ${config.stackName}: left in place.`
+        `${key} ${observed.name} is not tagged as part of stack ${config.stackName}: left in place.`
       )
-      entries.push(entry(kind, 'kept', 'not tagged as part of this stack'))
+      entries.push(entry(key, 'kept', 'not tagged as part of this stack'))
       continue
     }
-    entries.push(entry(kind, 'delete'))
-    doomed.push(kind)
+    entries.push(entry(key, 'delete'))
+    doomed.push(key)
   }
 
-  const nodes = doomed.map((kind) => ({
-    key: kind,
-    dependsOn: dependents(kind).filter((d) => doomed.includes(d))
+  const nodes = doomed.map((key) => ({
+    key,
+    dependsOn: dependents(key).filter((d) => doomed.includes(d))
   }))
   const timeline = await runDag(
     nodes,
-    async (kind) => {
+    async (key) => {
       const t0 = Date.now()
-      await deleteAny(port, kind, addresses[kind])
-      log.group(`${kind} ${addresses[kind].name}: deleted in ${formatSeconds(Date.now() - t0)}`, [])
+      await deleteAny(port, STACK[key].kind, addresses[key])
+      log.group(`${key} ${addresses[key].name}: deleted in ${formatSeconds(Date.now() - t0)}`, [])
     },
     { concurrency: PARALLELISM }
   )

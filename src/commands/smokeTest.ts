@@ -90,7 +90,8 @@ export async function smokeTest(config: SmokeConfig, deps: SmokeDeps): Promise<S
         version = r.text.trim()
         return `MLflow ${version}`
       }
-    ]
+    ],
+    ['authentication', () => checkAuthentication(http, deps.credentials !== undefined)]
   ]
   if (config.demo) {
     plan.push(
@@ -187,6 +188,32 @@ async function runDemo(
   const experimentId = (JSON.parse(exp.text) as { experiment: { experiment_id: string } }).experiment
     .experiment_id
   return `'${DEMO_EXPERIMENT}' is experiment ${experimentId}`
+}
+
+/**
+ * With credentials, an anonymous API call must be refused (401, or a redirect to a sign-in page);
+ * without them the server must be open, or the rest of the test could not work anyway.
+ */
+async function checkAuthentication(http: MlflowHttp, expectAuth: boolean): Promise<string> {
+  const r = await http.request('GET', '/api/2.0/mlflow/experiments/search?max_results=1', undefined, {
+    anonymous: true
+  })
+  const refused = r.status === 401 || (r.status >= 300 && r.status < 400)
+  if (expectAuth) {
+    if (!refused) {
+      throw new Error(
+        `an anonymous API request returned ${answer(r)}: the server does not require authentication`
+      )
+    }
+    return `anonymous API request refused (${r.status})`
+  }
+  if (refused) {
+    throw new Error(
+      `the server requires authentication (${r.status}): give the smoke test the admin-password`
+    )
+  }
+  if (r.status !== 200) throw new Error(`an API request returned ${answer(r)}${diagnose(r)}`)
+  return 'the server accepts anonymous requests (no authentication configured)'
 }
 
 function describeFetchError(error: unknown): string {

@@ -4,11 +4,11 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { AzurePort, Observed, ResourceAddress } from '../azure/port.js'
-import type { ActualState } from '../engine/plan.js'
 import type { Facts } from '../stack/facts.js'
-import { RESOURCE_KINDS } from '../stack/graph.js'
+import { STACK, STACK_KEYS, type ActualState, type StackKey } from '../stack/graph.js'
 import {
   SECRET_BACKEND_STORE_URI,
+  SECRET_FLASK_KEY,
   SECRET_STORAGE_KEY,
   passwordFromBackendStoreUri
 } from '../stack/mlflowContainer.js'
@@ -17,14 +17,14 @@ import type { Log } from './log.js'
 
 export async function readActualState(
   port: AzurePort,
-  addresses: Record<ResourceKind, ResourceAddress>,
-  kinds: readonly ResourceKind[] = RESOURCE_KINDS
+  addresses: Record<StackKey, ResourceAddress>,
+  keys: readonly StackKey[] = STACK_KEYS
 ): Promise<ActualState> {
   const entries = await Promise.all(
-    kinds.map(async (kind) => [kind, await getAny(port, kind, addresses[kind])] as const)
+    keys.map(async (key) => [key, await getAny(port, STACK[key].kind, addresses[key])] as const)
   )
   const actual: ActualState = {}
-  for (const [kind, observed] of entries) if (observed) Object.assign(actual, { [kind]: observed })
+  for (const [key, observed] of entries) if (observed) Object.assign(actual, { [key]: observed })
   return actual
 }
 
@@ -49,7 +49,7 @@ function secretValue(app: Observed<'containerApp'> | undefined, name: string): s
 
 export async function gatherFacts(
   port: AzurePort,
-  addresses: Record<ResourceKind, ResourceAddress>,
+  addresses: Record<StackKey, ResourceAddress>,
   actual: ActualState,
   log: Log
 ): Promise<Facts> {
@@ -80,7 +80,11 @@ export async function gatherFacts(
     )
   }
 
+  const flaskSecretKey = secretValue(app, SECRET_FLASK_KEY) ?? randomBytes(32).toString('hex')
+  log.mask(flaskSecretKey)
+
   return {
+    flaskSecretKey,
     workspaceCustomerId: actual.logAnalytics?.outputs.customerId,
     workspaceSharedKey: sharedKey,
     environmentDefaultDomain: actual.managedEnvironment?.outputs.defaultDomain,

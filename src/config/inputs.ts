@@ -17,6 +17,7 @@ import {
 import { ADDRESS_SPACE_RULE, planAddresses, type AddressPlan } from './network.js'
 import { parseImageTag, type MlflowVersion } from './image.js'
 import { parseTags } from './tags.js'
+import { parseAllowedIps, parseAuth, type AuthSettings } from './auth.js'
 
 export const COMMANDS = ['deploy', 'plan', 'destroy', 'smoke-test'] as const
 export type Command = (typeof COMMANDS)[number]
@@ -61,6 +62,9 @@ export interface StackSettings {
   logRetentionDays: number
   /** How long deploy waits for the new revision to run and pass its health probe. */
   waitTimeoutMs: number
+  auth: AuthSettings
+  /** Client addresses the ingress lets through (CIDR); empty means everyone. */
+  allowedIps: string[]
 }
 
 export type DeployConfig = CommonConfig & StackSettings & { command: 'deploy' | 'plan' }
@@ -75,6 +79,8 @@ export interface SmokeConfig {
   /** Run `mlflow demo` too (needs Python on the runner); the REST round trip always runs. */
   demo: boolean
   timeoutMs: number
+  /** The MLflow admin's password when the server has basic authentication. */
+  adminPassword?: string
 }
 
 export type Config = DeployConfig | DestroyConfig | SmokeConfig
@@ -168,7 +174,8 @@ function parseSmokeTest(f: Fields, env: InputEnvironment): SmokeConfig {
     names: stackName === '' ? undefined : deriveNames({ stackName, subscriptionId, resourceGroup }),
     azure,
     demo: f.boolean('mlflow-demo', true),
-    timeoutMs: f.integer('wait-timeout', 10, 7200, 1200) * 1000
+    timeoutMs: f.integer('wait-timeout', 10, 7200, 1200) * 1000,
+    adminPassword: f.optional('admin-password')
   }
   throwIfProblems(f)
   return config
@@ -272,6 +279,8 @@ function parseStackSettings(f: Fields): StackSettings {
     network: network ?? { addressSpace, acaSubnet: '', dbSubnet: '' },
     tags: typeof tags === 'string' ? {} : tags,
     logRetentionDays: f.integer('log-retention-days', 30, 730, 30),
-    waitTimeoutMs: f.integer('wait-timeout', 10, 7200, 1200) * 1000
+    waitTimeoutMs: f.integer('wait-timeout', 10, 7200, 1200) * 1000,
+    auth: parseAuth(f, ingress),
+    allowedIps: parseAllowedIps(f)
   }
 }

@@ -17,6 +17,8 @@ export interface StackNames {
   blobContainer: string
   postgresServer: string
   postgresDatabase: string
+  /** MLflow's auth user database (basic auth / OIDC), beside the tracking database. */
+  authDatabase: string
   managedEnvironment: string
   containerApp: string
 }
@@ -76,6 +78,7 @@ export function deriveNames(opts: {
     blobContainer: 'mlflow-artifacts',
     postgresServer: `${stackName}-pg-${suffix}`,
     postgresDatabase: 'mlflow',
+    authDatabase: 'mlflow_auth',
     managedEnvironment: `${stackName}-env`,
     containerApp: `${stackName}-mlflow`
   }

@@ -4,21 +4,20 @@
  */
 import type { Observed } from '../azure/port.js'
 import type { AnyDesired } from '../stack/desired.js'
+import type { ActualState, StackKey } from '../stack/graph.js'
 import { WRITE_ONLY_FIELDS, type ResourceKind } from '../stack/specs.js'
 import { changedFields } from './diff.js'
 
 export type Action = 'create' | 'update' | 'noop'
 
 export interface PlanEntry {
-  key: ResourceKind
+  key: StackKey
   kind: ResourceKind
   name: string
   action: Action
   /** Dotted paths of the fields that change; empty for create and noop. */
   changes: string[]
 }
-
-export type ActualState = Partial<{ [K in ResourceKind]: Observed<K> }>
 
 const TERMINAL_BAD_STATES = ['failed', 'canceled']
 
@@ -41,7 +40,7 @@ export function planResource(desired: AnyDesired, actual: Observed<ResourceKind>
 }
 
 export function plan(desired: AnyDesired[], actual: ActualState): PlanEntry[] {
-  return desired.map((d) => planResource(d, actual[d.kind]))
+  return desired.map((d) => planResource(d, actual[d.key]))
 }
 
 export function countChanges(entries: PlanEntry[]): number {

@@ -4,17 +4,17 @@
  */
 import type { DeployConfig } from '../config/inputs.js'
 import type { ResourceAddress } from '../azure/port.js'
-import { DEPENDENCIES, stackAddresses } from './graph.js'
+import { STACK, stackAddresses, type KindOf, type StackKey } from './graph.js'
 import { UNKNOWN, type Facts } from './facts.js'
 import { appSecrets, backendStoreUri, mlflowContainer, MLFLOW_PORT } from './mlflowContainer.js'
 import type { ResourceKind, SpecByKind, Tags } from './specs.js'
 
 export interface DesiredResource<K extends ResourceKind = ResourceKind> {
-  /** Unique within the stack; equal to the kind, as a stack holds one resource of each kind. */
-  key: K
+  /** Unique within the stack. */
+  key: StackKey
   kind: K
   address: ResourceAddress
-  dependsOn: ResourceKind[]
+  dependsOn: readonly StackKey[]
   spec: SpecByKind[K]
   /**
    * False for a resource group the user named that already exists: the action uses it but never
@@ -54,16 +54,28 @@ export function desiredState(config: DeployConfig, facts: Facts): AnyDesired[] {
   const location = config.location
   const vnetId = resourceId(sub, rg, `Microsoft.Network/virtualNetworks/${n.virtualNetwork}`)
   const addresses = stackAddresses(n)
-  const place = <K extends ResourceKind>(kind: K) => ({
-    key: kind,
-    kind,
-    address: addresses[kind],
-    dependsOn: DEPENDENCIES[kind],
+  const place = <P extends StackKey>(key: P) => ({
+    key,
+    kind: STACK[key].kind as KindOf<P>,
+    address: addresses[key],
+    dependsOn: STACK[key].dependsOn,
     managed: true
   })
 
   const storageKey = facts.storageKey ?? UNKNOWN
   const password = facts.postgresPassword ?? UNKNOWN
+  const databaseUri = (database: string): string =>
+    backendStoreUri({ login: POSTGRES_ADMIN_LOGIN, password, host: postgresFqdn(config), database })
+  // MLflow's users live in a database of their own, beside the tracking data.
+  const authDatabase: AnyDesired[] =
+    config.auth.mode === 'none'
+      ? []
+      : [
+          {
+            ...place('authDatabase'),
+            spec: { serverName: n.postgresServer, charset: 'UTF8', collation: 'en_US.utf8' }
+          }
+        ]
 
   return [
     {
@@ -139,6 +151,7 @@ export function desiredState(config: DeployConfig, facts: Facts): AnyDesired[] {
       ...place('postgresDatabase'),
       spec: { serverName: n.postgresServer, charset: 'UTF8', collation: 'en_US.utf8' }
     },
+    ...authDatabase,
     {
       ...place('managedEnvironment'),
       spec: {
@@ -162,16 +175,18 @@ export function desiredState(config: DeployConfig, facts: Facts): AnyDesired[] {
           targetPort: MLFLOW_PORT,
           transport: 'auto',
           allowInsecure: false,
-          ipSecurityRestrictions: []
+          ipSecurityRestrictions: config.allowedIps.map((range, i) => ({
+            name: `allow-${i + 1}`,
+            ipAddressRange: range,
+            action: 'Allow' as const
+          }))
         },
         secrets: appSecrets({
-          backendStoreUri: backendStoreUri({
-            login: POSTGRES_ADMIN_LOGIN,
-            password,
-            host: postgresFqdn(config),
-            database: n.postgresDatabase
-          }),
-          storageKey
+          backendStoreUri: databaseUri(n.postgresDatabase),
+          storageKey,
+          auth: config.auth,
+          authDatabaseUri: databaseUri(n.authDatabase),
+          flaskSecretKey: facts.flaskSecretKey ?? UNKNOWN
         }),
         container: mlflowContainer({
           image: config.image.reference,
@@ -180,7 +195,8 @@ export function desiredState(config: DeployConfig, facts: Facts): AnyDesired[] {
           storageAccount: n.storageAccount,
           blobContainer: n.blobContainer,
           cpu: config.cpu,
-          memory: config.memory
+          memory: config.memory,
+          auth: config.auth
         }),
         minReplicas: config.replicas,
         maxReplicas: config.replicas

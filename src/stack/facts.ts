@@ -15,6 +15,8 @@ export interface Facts {
    * create, or to recover a server whose password is no longer known).
    */
   postgresPasswordIsNew: boolean
+  /** Signs MLflow's session and CSRF cookies; made once, then read back from the app. */
+  flaskSecretKey?: string
 }
 
 export const UNKNOWN = '(known after apply)'

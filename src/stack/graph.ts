@@ -1,28 +1,39 @@
 /**
- * The shape of a stack independent of its settings: where each resource lives and what it needs
- * first. Deploy walks it forward; destroy walks it backward.
+ * The shape of a stack independent of its settings: each resource (by its key in the stack), its
+ * kind, where it lives and what it needs first. Deploy walks it forward; destroy walks it backward.
+ * A kind may appear more than once (the MLflow database and the auth user database).
  */
 import type { StackNames } from '../config/naming.js'
-import type { ResourceAddress } from '../azure/port.js'
+import type { Observed, ResourceAddress } from '../azure/port.js'
 import type { ResourceKind } from './specs.js'
 
-export const DEPENDENCIES: Record<ResourceKind, ResourceKind[]> = {
-  resourceGroup: [],
-  virtualNetwork: ['resourceGroup'],
-  privateDnsZone: ['resourceGroup'],
-  privateDnsLink: ['privateDnsZone', 'virtualNetwork'],
-  logAnalytics: ['resourceGroup'],
-  storageAccount: ['resourceGroup'],
-  blobContainer: ['storageAccount'],
-  postgresServer: ['virtualNetwork', 'privateDnsLink'],
-  postgresDatabase: ['postgresServer'],
-  managedEnvironment: ['virtualNetwork', 'logAnalytics'],
-  containerApp: ['managedEnvironment', 'postgresDatabase', 'blobContainer']
-}
+export const STACK = {
+  resourceGroup: { kind: 'resourceGroup', dependsOn: [] },
+  virtualNetwork: { kind: 'virtualNetwork', dependsOn: ['resourceGroup'] },
+  privateDnsZone: { kind: 'privateDnsZone', dependsOn: ['resourceGroup'] },
+  privateDnsLink: { kind: 'privateDnsLink', dependsOn: ['privateDnsZone', 'virtualNetwork'] },
+  logAnalytics: { kind: 'logAnalytics', dependsOn: ['resourceGroup'] },
+  storageAccount: { kind: 'storageAccount', dependsOn: ['resourceGroup'] },
+  blobContainer: { kind: 'blobContainer', dependsOn: ['storageAccount'] },
+  postgresServer: { kind: 'postgresServer', dependsOn: ['virtualNetwork', 'privateDnsLink'] },
+  postgresDatabase: { kind: 'postgresDatabase', dependsOn: ['postgresServer'] },
+  authDatabase: { kind: 'postgresDatabase', dependsOn: ['postgresServer'] },
+  managedEnvironment: { kind: 'managedEnvironment', dependsOn: ['virtualNetwork', 'logAnalytics'] },
+  containerApp: {
+    kind: 'containerApp',
+    dependsOn: ['managedEnvironment', 'postgresDatabase', 'authDatabase', 'blobContainer']
+  }
+} as const satisfies Record<string, { kind: ResourceKind; dependsOn: readonly string[] }>
 
-export const RESOURCE_KINDS = Object.keys(DEPENDENCIES) as ResourceKind[]
+export type StackKey = keyof typeof STACK
+export type KindOf<P extends StackKey> = (typeof STACK)[P]['kind']
 
-export function stackAddresses(names: StackNames): Record<ResourceKind, ResourceAddress> {
+export const STACK_KEYS = Object.keys(STACK) as StackKey[]
+
+/** What Azure holds of a stack, by key; a missing key means the resource does not exist. */
+export type ActualState = { [P in StackKey]?: Observed<KindOf<P>> }
+
+export function stackAddresses(names: StackNames): Record<StackKey, ResourceAddress> {
   const rg = names.resourceGroup
   const at = (name: string, parent?: string): ResourceAddress => ({ resourceGroup: rg, name, parent })
   return {
@@ -35,12 +46,13 @@ export function stackAddresses(names: StackNames): Record<ResourceKind, Resource
     blobContainer: at(names.blobContainer, names.storageAccount),
     postgresServer: at(names.postgresServer),
     postgresDatabase: at(names.postgresDatabase, names.postgresServer),
+    authDatabase: at(names.authDatabase, names.postgresServer),
     managedEnvironment: at(names.managedEnvironment),
     containerApp: at(names.containerApp)
   }
 }
 
-/** Kinds that depend on `kind`: they must be gone before it can be deleted. */
-export function dependents(kind: ResourceKind): ResourceKind[] {
-  return RESOURCE_KINDS.filter((k) => DEPENDENCIES[k].includes(kind))
+/** Keys that depend on `key`: they must be gone before it can be deleted. */
+export function dependents(key: StackKey): StackKey[] {
+  return STACK_KEYS.filter((k) => (STACK[k].dependsOn as readonly string[]).includes(key))
 }

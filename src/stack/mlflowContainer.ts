@@ -2,12 +2,19 @@
  * The MLflow server container: how it starts, what it is told through env, and how its health is
  * probed. Secrets only ever arrive through `secretRef` env vars, never in the command line.
  */
+import { ADMIN_USERNAME, type AuthSettings } from '../config/auth.js'
 import { imageNeedsBlobClientInstall, type MlflowVersion } from '../config/image.js'
 import type { ContainerSpec, EnvVar, Probe, SecretSpec } from './specs.js'
 
 export const MLFLOW_PORT = 5000
 export const SECRET_BACKEND_STORE_URI = 'backend-store-uri'
 export const SECRET_STORAGE_KEY = 'storage-access-key'
+export const SECRET_ADMIN_PASSWORD = 'admin-password'
+export const SECRET_FLASK_KEY = 'flask-secret-key'
+export const SECRET_AUTH_DATABASE_URI = 'auth-database-uri'
+export const SECRET_OIDC_CLIENT = 'oidc-client-secret'
+/** The OIDC plugin is not in the image; this release is installed at start-up. */
+export const OIDC_PLUGIN_PIN = 'mlflow-oidc-auth==11.0.2'
 
 /** The release whose blob client the pre-3.11 images get at start-up (the version MLflow 3.11 ships). */
 const BLOB_CLIENT_PIN = 'azure-storage-blob==12.31.1'
@@ -20,6 +27,7 @@ export interface MlflowContainerInput {
   blobContainer: string
   cpu: number
   memory: string
+  auth: AuthSettings
 }
 
 export function backendStoreUri(opts: {
@@ -76,19 +84,92 @@ function probes(): Probe[] {
   return [probe('Startup', 5, 60), probe('Liveness', 30, 3), probe('Readiness', 10, 3)]
 }
 
+/** Quotes a word for bash, so hosts like `x:*` are never globbed or split. */
+export function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`
+}
+
+/**
+ * Basic auth reads its database URI only from an INI file, and its admin password only when the
+ * admin user is first created. This start-up step writes the INI from the secret env vars (so the
+ * password-bearing URI is never in the command line) and keeps the admin password in step with
+ * the secret, so a changed `admin-password` input takes effect on the next revision start.
+ */
+export const BASIC_AUTH_BOOTSTRAP = [
+  'import os',
+  'from pathlib import Path',
+  'uri = os.environ["MLFLOW_AUTH_DATABASE_URI"]',
+  'Path(os.environ["MLFLOW_AUTH_CONFIG_PATH"]).write_text(',
+  '    "[mlflow]\\ndefault_permission = READ\\ndatabase_uri = " + uri.replace("%", "%%")',
+  `    + "\\nadmin_username = ${ADMIN_USERNAME}\\n"`,
+  ')',
+  'from mlflow.server.auth.sqlalchemy_store import SqlAlchemyStore',
+  'store = SqlAlchemyStore()',
+  'store.init_db(uri)',
+  'password = os.environ["MLFLOW_AUTH_ADMIN_PASSWORD"]',
+  `if store.has_user("${ADMIN_USERNAME}", use_primary=True) and not store.authenticate_user("${ADMIN_USERNAME}", password, use_primary=True):`,
+  `    store.update_user("${ADMIN_USERNAME}", password=password)`,
+  `    print("mlflow-azure-action: updated the password of MLflow user ${ADMIN_USERNAME}")`
+].join('\n')
+
+function authEnv(input: MlflowContainerInput): EnvVar[] {
+  const { auth } = input
+  switch (auth.mode) {
+    case 'none':
+      return []
+    case 'basic':
+      return [
+        { name: 'MLFLOW_AUTH_ADMIN_USERNAME', value: ADMIN_USERNAME },
+        { name: 'MLFLOW_AUTH_ADMIN_PASSWORD', secretRef: SECRET_ADMIN_PASSWORD },
+        { name: 'MLFLOW_AUTH_DATABASE_URI', secretRef: SECRET_AUTH_DATABASE_URI },
+        // CSRF tokens must verify on every replica, so the key is one shared secret.
+        { name: 'MLFLOW_FLASK_SERVER_SECRET_KEY', secretRef: SECRET_FLASK_KEY }
+      ]
+    case 'oidc':
+      return [
+        { name: 'OIDC_DISCOVERY_URL', value: auth.discoveryUrl },
+        { name: 'OIDC_CLIENT_ID', value: auth.clientId },
+        { name: 'OIDC_CLIENT_SECRET', secretRef: SECRET_OIDC_CLIENT },
+        { name: 'OIDC_REDIRECT_URI', value: `https://${input.fqdn}/callback` },
+        { name: 'OIDC_SCOPE', value: auth.scope },
+        { name: 'OIDC_GROUP_NAME', value: auth.userGroup },
+        { name: 'OIDC_ADMIN_GROUP_NAME', value: auth.adminGroup },
+        { name: 'OIDC_PROVIDER_DISPLAY_NAME', value: auth.providerName },
+        { name: 'OIDC_USERS_DB_URI', secretRef: SECRET_AUTH_DATABASE_URI },
+        { name: 'SECRET_KEY', secretRef: SECRET_FLASK_KEY }
+      ]
+  }
+}
+
 export function mlflowContainer(input: MlflowContainerInput): ContainerSpec {
   const env: EnvVar[] = [
     { name: 'MLFLOW_BACKEND_STORE_URI', secretRef: SECRET_BACKEND_STORE_URI },
     { name: 'AZURE_STORAGE_ACCESS_KEY', secretRef: SECRET_STORAGE_KEY },
     // The job runner starts several extra processes that a small container cannot hold.
-    { name: 'MLFLOW_SERVER_ENABLE_JOB_EXECUTION', value: 'false' }
+    { name: 'MLFLOW_SERVER_ENABLE_JOB_EXECUTION', value: 'false' },
+    ...authEnv(input)
   ]
-  const args = serverArgs(input)
-  if (imageNeedsBlobClientInstall(input.version)) {
-    const script = `pip install --no-cache-dir ${BLOB_CLIENT_PIN} && exec mlflow ${args.join(' ')}`
-    return base(input, ['/bin/bash', '-c'], [script], env)
+  const appName =
+    input.auth.mode === 'basic'
+      ? ['--app-name', 'basic-auth']
+      : input.auth.mode === 'oidc'
+        ? ['--app-name', 'oidc-auth']
+        : []
+  const args = [...serverArgs(input), ...appName]
+
+  const setup: string[] = []
+  const pip = [
+    ...(imageNeedsBlobClientInstall(input.version) ? [BLOB_CLIENT_PIN] : []),
+    ...(input.auth.mode === 'oidc' ? [OIDC_PLUGIN_PIN] : [])
+  ]
+  if (pip.length > 0) setup.push(`pip install --no-cache-dir ${pip.join(' ')}`)
+  if (input.auth.mode === 'basic') {
+    setup.push('export MLFLOW_AUTH_CONFIG_PATH="$(mktemp -d)/basic_auth.ini"')
+    setup.push(`python -c ${shellQuote(BASIC_AUTH_BOOTSTRAP)}`)
   }
-  return base(input, ['mlflow'], args, env)
+  if (setup.length === 0) return base(input, ['mlflow'], args, env)
+  const script = ['set -e', ...setup, `exec mlflow ${args.map(shellQuote).join(' ')}`].join('\n')
+  return base(input, ['/bin/bash', '-c'], [script], env)
 }
 
 function base(input: MlflowContainerInput, command: string[], args: string[], env: EnvVar[]): ContainerSpec {
@@ -104,9 +185,26 @@ function base(input: MlflowContainerInput, command: string[], args: string[], en
   }
 }
 
-export function appSecrets(opts: { backendStoreUri: string; storageKey: string }): SecretSpec[] {
-  return [
+export function appSecrets(opts: {
+  backendStoreUri: string
+  storageKey: string
+  auth: AuthSettings
+  authDatabaseUri: string
+  flaskSecretKey: string
+}): SecretSpec[] {
+  const secrets: SecretSpec[] = [
     { name: SECRET_BACKEND_STORE_URI, value: opts.backendStoreUri },
     { name: SECRET_STORAGE_KEY, value: opts.storageKey }
   ]
+  if (opts.auth.mode !== 'none') {
+    secrets.push(
+      { name: SECRET_AUTH_DATABASE_URI, value: opts.authDatabaseUri },
+      { name: SECRET_FLASK_KEY, value: opts.flaskSecretKey }
+    )
+  }
+  if (opts.auth.mode === 'basic')
+    secrets.push({ name: SECRET_ADMIN_PASSWORD, value: opts.auth.adminPassword })
+  if (opts.auth.mode === 'oidc') secrets.push({ name: SECRET_OIDC_CLIENT, value: opts.auth.clientSecret })
+  // The service returns secrets sorted by name; so does the plan, to compare like with like.
+  return secrets.sort((a, b) => a.name.localeCompare(b.name))
 }

@@ -7,6 +7,7 @@ import { errorsOf, runAction, type ActionRun } from '../helpers/action.js'
 import { isWrite, startEmulator, type Emulator } from '../helpers/emulator.js'
 
 const STACK = 'itest'
+const ADMIN_PASSWORD = 'itest-admin-password-1'
 let emulator: Emulator
 
 /** Every secret value the local Azure holds: anything under a `secrets` object, keys and passwords. */
@@ -32,7 +33,13 @@ function secretsIn(state: unknown): string[] {
 }
 
 function inputs(extra: Record<string, string> = {}): Record<string, string> {
-  return { command: 'deploy', 'stack-name': STACK, location: 'westeurope', ...extra }
+  return {
+    command: 'deploy',
+    'stack-name': STACK,
+    location: 'westeurope',
+    'admin-password': ADMIN_PASSWORD,
+    ...extra
+  }
 }
 
 async function run(
@@ -69,7 +76,7 @@ describe('deploy against the local Azure', () => {
     expect(r.outputs['app-name']).toBe('itest-mlflow')
     expect(r.outputs['resource-group']).toBe('rg-itest')
     expect(r.outputs.revision).toMatch(/^itest-mlflow--[a-z0-9-]+$/)
-    expect(r.outputs.changes).toBe('11')
+    expect(r.outputs.changes).toBe('12')
     for (const type of [
       'resourcegroups/rg-itest',
       'virtualNetworks/itest-vnet',
@@ -80,6 +87,7 @@ describe('deploy against the local Azure', () => {
       'containers/mlflow-artifacts',
       'flexibleServers/itest-pg-',
       'databases/mlflow',
+      'databases/mlflow_auth',
       'managedEnvironments/itest-env',
       'containerApps/itest-mlflow'
     ]) {

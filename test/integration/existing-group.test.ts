@@ -10,7 +10,12 @@ import { errorsOf, runAction, type ActionRun } from '../helpers/action.js'
 import { isWrite, startEmulator, type Emulator } from '../helpers/emulator.js'
 
 let emulator: Emulator
-const inputs = { 'stack-name': 'guest', location: 'westeurope', 'resource-group': 'team-shared' }
+const inputs = {
+  'stack-name': 'guest',
+  location: 'westeurope',
+  'resource-group': 'team-shared',
+  'admin-password': 'guest-admin-password'
+}
 
 function expectSuccess(r: ActionRun): void {
   if (r.exitCode !== 0) throw new Error(`action failed (${r.exitCode}):\n${errorsOf(r)}`)
@@ -72,7 +77,7 @@ describe('a user-given resource group', () => {
     expect(at(/flexibleServers\/guest-pg-[^/]+$/i)).toBeLessThan(at(/virtualNetworks\/guest-vnet$/i))
     expect(at(/managedEnvironments\/guest-env$/i)).toBeLessThan(at(/virtualNetworks\/guest-vnet$/i))
     expect(at(/virtualNetworkLinks\/guest-vnet-link$/i)).toBeLessThan(at(/privateDnsZones\/[^/]+$/i))
-    expect(r.outputs.changes).toBe('10')
+    expect(r.outputs.changes).toBe('11')
 
     const state = JSON.stringify(await emulator.state())
     expect(state).toContain('teamownstore1')

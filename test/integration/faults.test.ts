@@ -8,7 +8,12 @@ import { errorsOf, runAction, type ActionRun } from '../helpers/action.js'
 import { isWrite, startEmulator, type Emulator } from '../helpers/emulator.js'
 
 export const FAULTS = '429=0.1,503=0.05,500=0.03,409=0.05,lro-fail=0.02,reset=0.02'
-const inputs = { command: 'deploy', 'stack-name': 'faulty', location: 'westeurope' }
+const inputs = {
+  command: 'deploy',
+  'stack-name': 'faulty',
+  location: 'westeurope',
+  'admin-password': 'faulty-admin-password'
+}
 
 let calm: Emulator
 let stormy: Emulator

@@ -4,7 +4,7 @@ import { errorsOf, runAction } from '../helpers/action.js'
 import { isWrite, startEmulator, type Emulator } from '../helpers/emulator.js'
 
 let emulator: Emulator
-const inputs = { 'stack-name': 'fresh', location: 'westeurope' }
+const inputs = { 'stack-name': 'fresh', location: 'westeurope', 'admin-password': 'fresh-admin-password' }
 
 beforeAll(async () => {
   emulator = await startEmulator({

@@ -7,7 +7,12 @@ import { errorsOf, runAction } from '../helpers/action.js'
 import { startEmulator, type Emulator } from '../helpers/emulator.js'
 
 let emulator: Emulator
-const inputs = { command: 'deploy', 'stack-name': 'roll', location: 'westeurope' }
+const inputs = {
+  command: 'deploy',
+  'stack-name': 'roll',
+  location: 'westeurope',
+  'admin-password': 'roll-admin-password'
+}
 
 beforeAll(async () => {
   emulator = await startEmulator({ timeScale: 0.002 })

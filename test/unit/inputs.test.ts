@@ -7,7 +7,8 @@ const base: Record<string, string> = {
   command: 'deploy',
   'stack-name': 'team-a',
   location: 'westeurope',
-  'subscription-id': SUB
+  'subscription-id': SUB,
+  'admin-password': 'correct-horse-battery'
 }
 const reader = (inputs: Record<string, string>) => (name: string) => inputs[name] ?? ''
 
