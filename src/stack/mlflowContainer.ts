@@ -13,8 +13,11 @@ export const SECRET_ADMIN_PASSWORD = 'admin-password'
 export const SECRET_FLASK_KEY = 'flask-secret-key'
 export const SECRET_AUTH_DATABASE_URI = 'auth-database-uri'
 export const SECRET_OIDC_CLIENT = 'oidc-client-secret'
-/** The OIDC plugin is not in the image; this release is installed at start-up. */
-export const OIDC_PLUGIN_PIN = 'mlflow-oidc-auth==11.0.2'
+/**
+ * The OIDC plugin is not in the image, so this release is installed at start-up. 10.x and later
+ * need Python 3.11, and the -full image runs Python 3.10; 9.0.5 supports MLflow 3.16 and later.
+ */
+export const OIDC_PLUGIN_PIN = 'mlflow-oidc-auth==9.0.5'
 
 /** The release whose blob client the pre-3.11 images get at start-up (the version MLflow 3.11 ships). */
 const BLOB_CLIENT_PIN = 'azure-storage-blob==12.31.1'

@@ -8,26 +8,27 @@ import { ContainerAppsAPIClient } from '@azure/arm-appcontainers'
 import { StorageManagementClient } from '@azure/arm-storage'
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob'
 import { readFileSync } from 'node:fs'
-import { request as httpRequest, type IncomingMessage } from 'node:http'
-import { request as httpsRequest, type RequestOptions } from 'node:https'
 import pg from 'pg'
 import { deriveNames } from '../../src/config/naming.js'
 import { pollUntil } from '../../src/util/poll.js'
 import { errorsOf, runAction, type ActionRun } from '../helpers/action.js'
 import { startEmulator, type Emulator } from '../helpers/emulator.js'
+import { runtimeInfo as info, send as sendTo } from '../helpers/ingress.js'
 
 const STACK = 'e2e'
-const base = { 'stack-name': STACK, location: 'westeurope', 'image-tag': 'v3.17.2' }
-
-interface RuntimeInfo {
-  ingress: string
-  blob: { endpoint: string }
-  postgres: Record<string, { host: string; port: number }>
-  apps: Record<string, { app: string; revision: string; url: string }>
+const ADMIN_PASSWORD = 'e2e-admin-password-1'
+const base = {
+  'stack-name': STACK,
+  location: 'westeurope',
+  'image-tag': 'v3.17.2',
+  'admin-password': ADMIN_PASSWORD
 }
 
 let emulator: Emulator
 let ca: string
+const runtimeInfo = () => info(emulator)
+const send = (url: string, host: string, path: string, method = 'GET', body?: Buffer) =>
+  sendTo(emulator, url, host, path, { method, body, auth: { username: 'admin', password: ADMIN_PASSWORD } })
 const runs: ActionRun[] = []
 
 async function action(inputs: Record<string, string>): Promise<ActionRun> {
@@ -37,43 +38,18 @@ async function action(inputs: Record<string, string>): Promise<ActionRun> {
 }
 
 function expectSuccess(r: ActionRun): void {
-  if (r.exitCode !== 0) throw new Error(`action failed (${r.exitCode}):\n${errorsOf(r)}\n${r.stdout.slice(-4000)}`)
+  if (r.exitCode !== 0)
+    throw new Error(`action failed (${r.exitCode}):\n${errorsOf(r)}\n${r.stdout.slice(-4000)}`)
 }
 
 const credential = () => ({
-  getToken: async () => ({ token: emulator.env.AZURE_ACCESS_TOKEN!, expiresOnTimestamp: Date.now() + 3_600_000 })
+  getToken: async () => ({
+    token: emulator.env.AZURE_ACCESS_TOKEN!,
+    expiresOnTimestamp: Date.now() + 3_600_000
+  })
 })
 const armOptions = () => ({ endpoint: emulator.endpoint, tlsOptions: { ca } })
 const names = () => deriveNames({ stackName: STACK, subscriptionId: emulator.subscriptionId })
-
-/** A request to a local URL with a chosen Host header, as a client behind real DNS would send it. */
-function send(url: string, host: string, path: string, method = 'GET', body?: Buffer) {
-  const target = new URL(url)
-  const opts: RequestOptions = {
-    host: target.hostname,
-    port: target.port,
-    path,
-    method,
-    headers: { Host: host, ...(body ? { 'content-type': 'application/json' } : {}) },
-    servername: host,
-    ca
-  }
-  return new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const done = (res: IncomingMessage) => {
-      let text = ''
-      res.on('data', (d: Buffer) => (text += d.toString()))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }))
-    }
-    const req = target.protocol === 'https:' ? httpsRequest(opts, done) : httpRequest(opts, done)
-    req.on('error', reject)
-    req.end(body)
-  })
-}
-
-async function runtimeInfo(): Promise<RuntimeInfo> {
-  const res = await fetch(`${emulator.endpoint}/_emulator/runtime`)
-  return (await res.json()) as RuntimeInfo
-}
 
 async function appSecrets(): Promise<Record<string, string>> {
   const apps = new ContainerAppsAPIClient(credential(), emulator.subscriptionId, armOptions())
@@ -112,7 +88,11 @@ describe('deploy and smoke-test a real MLflow on the local Azure', () => {
     expect(r.summary).toMatch(/\| REST round trip \| ✅ passed/)
 
     const info = await runtimeInfo()
-    const demo = await send(info.ingress, fqdn, '/api/2.0/mlflow/experiments/get-by-name?experiment_name=MLflow%20Demo')
+    const demo = await send(
+      info.ingress,
+      fqdn,
+      '/api/2.0/mlflow/experiments/get-by-name?experiment_name=MLflow%20Demo'
+    )
     expect(demo.status).toBe(200)
   }, 900_000)
 
@@ -130,7 +110,9 @@ describe('deploy and smoke-test a real MLflow on the local Azure', () => {
     })
     await client.connect()
     try {
-      const experiments = await client.query("select experiment_id from experiments where name = 'MLflow Demo'")
+      const experiments = await client.query(
+        "select experiment_id from experiments where name = 'MLflow Demo'"
+      )
       expect(experiments.rowCount).toBe(1)
       const rows = await client.query('select count(*)::int as n from runs')
       expect(rows.rows[0].n).toBeGreaterThan(0)
@@ -154,7 +136,13 @@ describe('deploy and smoke-test a real MLflow on the local Azure', () => {
       Buffer.from(JSON.stringify({ name: 'blob-check' }))
     )
     const experimentId = (JSON.parse(created.text) as { experiment_id: string }).experiment_id
-    const put = await send(info.ingress, fqdn, `/api/2.0/mlflow-artifacts/artifacts/${experimentId}/probe.txt`, 'PUT', Buffer.from('hello blob'))
+    const put = await send(
+      info.ingress,
+      fqdn,
+      `/api/2.0/mlflow-artifacts/artifacts/${experimentId}/probe.txt`,
+      'PUT',
+      Buffer.from('hello blob')
+    )
     expect(put.status).toBe(200)
     const found: string[] = []
     for await (const b of blobs.listBlobsFlat()) found.push(b.name)
@@ -178,7 +166,9 @@ describe('deploy and smoke-test a real MLflow on the local Azure', () => {
     const rg = names().resourceGroup
     const app = names().containerApp
     const secrets = await appSecrets()
-    const wrongKey = Buffer.from('not the storage account key, but long enough to look like one').toString('base64')
+    const wrongKey = Buffer.from('not the storage account key, but long enough to look like one').toString(
+      'base64'
+    )
     await apps.containerApps.update(
       rg,
       app,
@@ -210,7 +200,9 @@ describe('deploy and smoke-test a real MLflow on the local Azure', () => {
     const r = await action({ command: 'smoke-test', 'mlflow-demo': 'false' })
     expect(r.exitCode).not.toBe(0)
     expect(r.outputs['smoke-result']).toBe('failed')
-    expect(errorsOf(r)).toMatch(/step 'REST round trip': artifact upload returned 500.*check the storage key/s)
+    expect(errorsOf(r)).toMatch(
+      /step 'REST round trip': artifact upload returned 500.*check the storage key/s
+    )
     expect(r.everything).not.toContain(wrongKey)
   }, 600_000)
 

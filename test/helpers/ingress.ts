@@ -1,0 +1,66 @@
+/**
+ * Reaching apps of the local Azure the way a client behind real DNS would: requests to the local
+ * ingress (or straight to a revision) with the app's FQDN as Host and TLS server name.
+ */
+import { request as httpRequest, type IncomingMessage } from 'node:http'
+import { request as httpsRequest, type RequestOptions } from 'node:https'
+import { readFileSync } from 'node:fs'
+import type { Emulator } from './emulator.js'
+
+export interface RuntimeInfo {
+  ingress: string
+  proxy: string
+  blob: { endpoint: string }
+  postgres: Record<string, { host: string; port: number }>
+  apps: Record<string, { app: string; revision: string; url: string }>
+}
+
+export async function runtimeInfo(emulator: Emulator): Promise<RuntimeInfo> {
+  const res = await fetch(`${emulator.endpoint}/_emulator/runtime`)
+  return (await res.json()) as RuntimeInfo
+}
+
+export interface Reply {
+  status: number
+  text: string
+  headers: IncomingMessage['headers']
+}
+
+export function send(
+  emulator: Emulator,
+  url: string,
+  host: string,
+  path: string,
+  opts: {
+    method?: string
+    body?: Buffer | string
+    auth?: { username: string; password: string }
+    cookie?: string
+  } = {}
+): Promise<Reply> {
+  const target = new URL(url)
+  const headers: Record<string, string> = { Host: host }
+  if (opts.body !== undefined) headers['content-type'] = 'application/json'
+  if (opts.auth)
+    headers.authorization = `Basic ${Buffer.from(`${opts.auth.username}:${opts.auth.password}`).toString('base64')}`
+  if (opts.cookie) headers.cookie = opts.cookie
+  const options: RequestOptions = {
+    host: target.hostname,
+    port: target.port,
+    path,
+    method: opts.method ?? 'GET',
+    headers,
+    servername: host,
+    ca: readFileSync(emulator.caCertPath, 'utf8')
+  }
+  return new Promise((resolve, reject) => {
+    const done = (res: IncomingMessage) => {
+      let text = ''
+      res.on('data', (d: Buffer) => (text += d.toString()))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text, headers: res.headers }))
+    }
+    const req = target.protocol === 'https:' ? httpsRequest(options, done) : httpRequest(options, done)
+    req.on('error', reject)
+    req.end(opts.body)
+  })
+}
