@@ -33,6 +33,10 @@ export interface MlflowContainerInput {
   auth: AuthSettings
 }
 
+/**
+ * The driver is named: SQLAlchemy 2.1 (which the OIDC plugin brings) maps a bare `postgresql://`
+ * to psycopg 3, while the image ships psycopg2 (MLflow's `db` extra).
+ */
 export function backendStoreUri(opts: {
   login: string
   password: string
@@ -40,7 +44,7 @@ export function backendStoreUri(opts: {
   database: string
 }): string {
   return (
-    `postgresql://${encodeURIComponent(opts.login)}:${encodeURIComponent(opts.password)}` +
+    `postgresql+psycopg2://${encodeURIComponent(opts.login)}:${encodeURIComponent(opts.password)}` +
     `@${opts.host}:5432/${opts.database}?sslmode=require`
   )
 }

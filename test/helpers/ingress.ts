@@ -7,17 +7,11 @@ import { request as httpsRequest, type RequestOptions } from 'node:https'
 import { readFileSync } from 'node:fs'
 import type { Emulator } from './emulator.js'
 
-export interface RuntimeInfo {
-  ingress: string
-  proxy: string
-  blob: { endpoint: string }
-  postgres: Record<string, { host: string; port: number }>
-  apps: Record<string, { app: string; revision: string; url: string }>
-}
+export type { RuntimeInfo } from './emulator.js'
 
-export async function runtimeInfo(emulator: Emulator): Promise<RuntimeInfo> {
-  const res = await fetch(`${emulator.endpoint}/_emulator/runtime`)
-  return (await res.json()) as RuntimeInfo
+/** The local Azure's runtime: where its ingress, Azurite and PostgreSQL servers listen. */
+export function runtimeInfo(emulator: Emulator) {
+  return emulator.runtimeInfo()
 }
 
 export interface Reply {

@@ -76,7 +76,7 @@ describe('deploy and smoke-test a real MLflow on the local Azure', () => {
     const info = await runtimeInfo()
     expect(info.apps[fqdn]).toBeDefined()
     const health = await send(info.ingress, fqdn, '/health')
-    expect(health).toEqual({ status: 200, text: 'OK' })
+    expect(health).toMatchObject({ status: 200, text: 'OK' })
   }, 900_000)
 
   it('smoke-test passes: mlflow demo and the REST round trip', async () => {
@@ -125,7 +125,7 @@ describe('deploy and smoke-test a real MLflow on the local Azure', () => {
     const { keys } = await storage.storageAccounts.listKeys(names().resourceGroup, names().storageAccount)
     const account = names().storageAccount
     const blobs = new BlobServiceClient(
-      `${info.blob.endpoint}/${account}`,
+      `${info.blob!.endpoint}/${account}`,
       new StorageSharedKeyCredential(account, keys![0]!.value!)
     ).getContainerClient(names().blobContainer)
     const created = await send(
@@ -175,10 +175,11 @@ describe('deploy and smoke-test a real MLflow on the local Azure', () => {
       {
         location: 'westeurope',
         configuration: {
-          secrets: [
-            { name: 'backend-store-uri', value: secrets['backend-store-uri'] },
-            { name: 'storage-access-key', value: wrongKey }
-          ]
+          // Merge patch replaces arrays whole: send every secret, with only the key changed.
+          secrets: Object.entries({ ...secrets, 'storage-access-key': wrongKey }).map(([name, value]) => ({
+            name,
+            value
+          }))
         }
       },
       { updateIntervalInMs: 50 }
