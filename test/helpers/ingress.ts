@@ -33,7 +33,7 @@ export function send(
   } = {}
 ): Promise<Reply> {
   const target = new URL(url)
-  const headers: Record<string, string> = { Host: host }
+  const headers: Record<string, string> = { ...opts.headers, Host: host }
   if (opts.body !== undefined) headers['content-type'] = 'application/json'
   if (opts.auth)
     headers.authorization = `Basic ${Buffer.from(`${opts.auth.username}:${opts.auth.password}`).toString('base64')}`

@@ -4,16 +4,17 @@
  * the browser back to the MLflow UI.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { OAuth2Server } from 'oauth2-mock-server'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
 import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { errorsOf, runAction } from '../helpers/action.js'
 import { startEmulator, type Emulator } from '../helpers/emulator.js'
-import { freePort } from '../helpers/mlflow.js'
 import { runtimeInfo, send, type Reply } from '../helpers/ingress.js'
 
 const CLIENT_SECRET = 'oidc-client-secret-value'
 let emulator: Emulator
-let provider: OAuth2Server
+let provider: ChildProcess
 let issuer = ''
 
 /** A browser's cookie jar: enough for one sign-in across the app and the provider. */
@@ -37,7 +38,8 @@ class Browser {
     if (target.hostname === this.fqdn) {
       const info = await runtimeInfo(emulator)
       const reply = await send(emulator, info.ingress, this.fqdn, `${target.pathname}${target.search}`, {
-        cookie: this.cookieHeader()
+        cookie: this.cookieHeader(),
+        headers: { accept: 'text/html,application/xhtml+xml' }
       })
       this.remember(reply)
       return reply
@@ -68,35 +70,21 @@ class Browser {
 }
 
 beforeAll(async () => {
-  provider = new OAuth2Server()
-  await provider.issuer.keys.generate('RS256')
-  const port = await freePort()
-  await provider.start(port, '127.0.0.1')
-  issuer = provider.issuer.url!
-  // The signed-in person: an MLflow admin by group membership.
-  provider.service.on('beforeTokenSigning', (token) => {
-    Object.assign(token.payload, {
-      email: 'ada@example.com',
-      preferred_username: 'ada@example.com',
-      name: 'Ada',
-      groups: ['mlflow', 'mlflow-admin']
-    })
+  provider = spawn(process.execPath, [join(import.meta.dirname, '..', 'helpers', 'oidc-provider.mjs')], {
+    stdio: ['ignore', 'pipe', 'inherit']
   })
-  provider.service.on('beforeUserinfo', (response) => {
-    Object.assign(response.body as object, {
-      sub: 'ada',
-      email: 'ada@example.com',
-      preferred_username: 'ada@example.com',
-      name: 'Ada',
-      groups: ['mlflow', 'mlflow-admin']
-    })
+  issuer = await new Promise<string>((resolve, reject) => {
+    provider.once('exit', (code) => reject(new Error(`the OpenID provider exited with ${code}`)))
+    createInterface({ input: provider.stdout! }).once('line', (line) =>
+      resolve(line.trim().replace(/\/$/, ''))
+    )
   })
   emulator = await startEmulator({ timeScale: 0.002, runtime: 'mlflow' })
 }, 120_000)
 
 afterAll(async () => {
   await emulator?.stop()
-  await provider?.stop()
+  provider?.kill('SIGTERM')
 })
 
 describe('OIDC sign-in', () => {
@@ -123,12 +111,21 @@ describe('OIDC sign-in', () => {
     expect([401, 302, 303, 307]).toContain(api.status)
 
     const browser = new Browser(fqdn)
-    const { final, trail } = await browser.visit(`https://${fqdn}/`)
-    // The browser went to the provider's authorization endpoint and came back to the app's callback.
+    // An anonymous visit lands on the plugin's sign-in page, not on MLflow.
+    const landing = await browser.visit(`https://${fqdn}/`)
+    expect(landing.trail[landing.trail.length - 1]).toBe(`https://${fqdn}/oidc/ui/`)
+    // Its sign-in button leads to /login: the browser goes to the provider and comes back signed in.
+    const { final, trail } = await browser.visit(`https://${fqdn}/login`)
     expect(trail.some((u) => u.startsWith(`${issuer}/authorize`))).toBe(true)
     expect(trail.some((u) => u.startsWith(`https://${fqdn}/callback`))).toBe(true)
     expect(final.status).toBe(200)
     expect(final.text).toMatch(/<title>[^<]*MLflow[^<]*<\/title>/i)
+
+    // Signed in, the app's root serves the MLflow UI instead of the sign-in page.
+    const home = await browser.visit(`https://${fqdn}/`)
+    expect(home.trail).toEqual([`https://${fqdn}/`])
+    expect(home.final.status).toBe(200)
+    expect(home.final.text).toMatch(/<title>[^<]*MLflow[^<]*<\/title>/i)
 
     // Signed in, the same browser can use the API.
     const signedIn = await browser.get(`https://${fqdn}/api/2.0/mlflow/experiments/search?max_results=1`)
