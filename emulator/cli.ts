@@ -4,10 +4,10 @@ import type { EmulatorConfig, RuntimeKind } from './context.js'
 import { parseFaultSpec } from './faults.js'
 
 export const USAGE =
-  'usage: main.js --state DIR [--port N] [--time-scale X] [--faults SPEC] [--seed N] [--runtime standin] ' +
+  'usage: main.js --state DIR [--port N] [--time-scale X] [--faults SPEC] [--seed N] [--runtime standin|mlflow] ' +
   '[--unregistered NS1,NS2] [--taken-names name1,name2]'
 
-const RUNTIMES: RuntimeKind[] = ['standin']
+const RUNTIMES: RuntimeKind[] = ['standin', 'mlflow']
 
 export function parseArgs(argv: string[]): EmulatorConfig {
   const values = new Map<string, string>()

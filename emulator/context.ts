@@ -1,4 +1,5 @@
 /** What every resource module gets: the state, the clocks and the shared machinery. */
+import type { Backends } from './backends/index.js'
 import type { FaultSpec } from './faults.js'
 import { idKey, typeOfId } from './ids.js'
 import type { JsonObject } from './json.js'
@@ -8,7 +9,7 @@ import type { IdFactory } from './random.js'
 import type { RevisionRuntime } from './runtime/types.js'
 import type { Store } from './store.js'
 
-export type RuntimeKind = 'standin'
+export type RuntimeKind = 'standin' | 'mlflow'
 
 export interface EmulatorConfig {
   stateDir: string
@@ -33,6 +34,8 @@ export interface EmulatorContext {
   readonly ids: IdFactory
   readonly views: Views
   readonly runtime: RevisionRuntime
+  /** Real services behind resources (PostgreSQL, Azurite); empty with the stand-in runtime. */
+  readonly backends: Backends
   now(): number
 }
 

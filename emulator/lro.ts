@@ -39,6 +39,12 @@ export interface LroAnswer {
 }
 
 type CompletionHandler = (op: OperationRecord) => void
+
+/** Real work an operation waits for (a PostgreSQL cluster starting, a database being created). */
+interface Hold {
+  done: boolean
+  error?: { code: string; message: string }
+}
 type ViewResolver = (resourceId: string) => JsonObject | undefined
 
 /** Resource-group deletes report on `/subscriptions/{sub}/operationresults/{id}` like ARM does. */
@@ -49,6 +55,7 @@ const FINISHED_KEPT_MS = 60 * 60 * 1000
 export class LroManager {
   private readonly handlers = new Map<string, CompletionHandler>()
   private readonly timers = new Map<string, NodeJS.Timeout>()
+  private readonly holds = new Map<string, Hold>()
   private afterChange: () => void = () => {}
 
   constructor(
@@ -107,6 +114,45 @@ export class LroManager {
     return `${origin}/subscriptions/${op.subscriptionId}/providers/${op.namespace}/locations/${op.location}/${op.resultSegment}/${op.id}?api-version=${op.apiVersion}`
   }
 
+  /**
+   * The operation cannot complete before `work` settles, whatever its end time says; if `work`
+   * fails, so does the operation, with `code` and the error's message. Holds live in memory: after a
+   * restart the caller holds the operation again with the resumed work.
+   */
+  hold(opId: string, work: Promise<unknown>, code = 'InternalServerError'): void {
+    const hold: Hold = { done: false }
+    this.holds.set(opId, hold)
+    work.then(
+      () => {
+        hold.done = true
+        this.release()
+      },
+      (err: unknown) => {
+        hold.done = true
+        hold.error = { code, message: err instanceof Error ? err.message : String(err) }
+        this.release()
+      }
+    )
+  }
+
+  private release(): void {
+    this.settle()
+    this.afterChange()
+  }
+
+  private held(op: OperationRecord): boolean {
+    const hold = this.holds.get(op.id)
+    return hold !== undefined && !hold.done
+  }
+
+  /** As `inFlight`, without completing due operations first (for start-up, before `settle`). */
+  runningOn(id: string): OperationRecord | undefined {
+    const key = idKey(id)
+    return Object.values(this.store.state.operations).find(
+      (op) => op.status === 'InProgress' && idKey(op.lockId) === key
+    )
+  }
+
   /** The operation holding `id`'s lock, if one is still running. */
   inFlight(id: string): OperationRecord | undefined {
     this.settle()
@@ -124,7 +170,7 @@ export class LroManager {
   settle(): void {
     const now = this.now()
     const due = Object.values(this.store.state.operations)
-      .filter((op) => op.status === 'InProgress' && op.endTime <= now)
+      .filter((op) => op.status === 'InProgress' && op.endTime <= now && !this.held(op))
       .sort((a, b) => a.endTime - b.endTime)
     for (const op of due) this.complete(op)
     // Finished operations stay answerable for a while (clients poll late), then go.
@@ -189,7 +235,7 @@ export class LroManager {
     const timer = setTimeout(
       () => {
         this.timers.delete(op.id)
-        if (op.status === 'InProgress') {
+        if (op.status === 'InProgress' && !this.held(op)) {
           this.complete(op)
           this.afterChange()
         }
@@ -207,7 +253,12 @@ export class LroManager {
 
   private complete(op: OperationRecord): void {
     this.clearTimer(op.id)
-    if (op.failOnCompletion) {
+    const hold = this.holds.get(op.id)
+    this.holds.delete(op.id)
+    if (hold?.error) {
+      op.status = 'Failed'
+      op.error = hold.error
+    } else if (op.failOnCompletion) {
       op.status = 'Failed'
       op.error = {
         code: 'InternalOperationError',

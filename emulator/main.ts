@@ -3,65 +3,141 @@
  * JSON line on stdout once ready — endpoint, CA path, subscription and the environment the action
  * needs — and runs until SIGTERM/SIGINT. Everything else goes to stderr.
  */
+import { appRoutes, domainOf, routeFor } from './appRoutes.js'
+import { BlobBackend } from './backends/blob.js'
+import type { Backends } from './backends/index.js'
+import { PostgresBackend } from './backends/postgres.js'
 import { parseArgs } from './cli.js'
 import { Views, type EmulatorContext } from './context.js'
 import { FaultInjector } from './faults.js'
+import { Ingress } from './ingress.js'
+import type { JsonObject } from './json.js'
 import { Latency } from './latency.js'
 import { LroManager } from './lro.js'
+import { ConnectProxy } from './proxy.js'
 import { IdFactory, randomGuid, randomToken } from './random.js'
 import { RequestLog } from './requestLog.js'
 import { registerResources } from './resources/index.js'
+import { resumePostgres } from './resources/postgresServers.js'
+import { resumeBlob } from './resources/storageAccounts.js'
 import { Router } from './router.js'
 import { createRuntime } from './runtime/createRuntime.js'
 import { ArmServer } from './server.js'
 import { Store } from './store.js'
-import { ensureCertificate } from './tls.js'
+import { armTls, CertificateAuthority } from './tls.js'
 
+/** Listens on the port asked for, else the one the state remembers (if free), else any. */
 async function listenOnPreferredPort(
-  server: ArmServer,
+  what: string,
+  listen: (port: number) => Promise<number>,
   requested: number | undefined,
   previous: number | undefined
 ): Promise<number> {
-  if (requested !== undefined) return server.listen(requested)
+  if (requested !== undefined) return listen(requested)
   if (previous) {
     try {
-      return await server.listen(previous)
+      return await listen(previous)
     } catch (err) {
       process.stderr.write(
-        `[emulator] previous port ${previous} is taken (${String(err)}); using a free one\n`
+        `[emulator] previous ${what} port ${previous} is taken (${String(err)}); using a free one\n`
       )
     }
   }
-  return server.listen(0)
+  return listen(0)
 }
 
 async function main(): Promise<void> {
   const config = parseArgs(process.argv.slice(2))
   const store = Store.open(config.stateDir, () => ({ subscriptionId: randomGuid(), token: randomToken() }))
-  const tls = ensureCertificate(config.stateDir)
+  const ca = CertificateAuthority.open(config.stateDir)
+  const tls = armTls(ca)
+  const bundlePath = ca.bundle()
   const latency = new Latency(config.timeScale)
   const ids = new IdFactory(config.seed, store)
   const views = new Views(store)
   const lro = new LroManager(store, ids, (id) => views.get(id))
-  const runtime = createRuntime(config.runtime, latency)
-  const ctx: EmulatorContext = { config, store, lro, latency, ids, views, runtime, now: () => Date.now() }
+  const backends: Backends =
+    config.runtime === 'mlflow'
+      ? { postgres: new PostgresBackend(config.stateDir, ca), blob: new BlobBackend(config.stateDir) }
+      : {}
+  const runtime = createRuntime(config.runtime, latency, { stateDir: config.stateDir, backends })
+  const ctx: EmulatorContext = {
+    config,
+    store,
+    lro,
+    latency,
+    ids,
+    views,
+    runtime,
+    backends,
+    now: () => Date.now()
+  }
 
   const router = new Router()
   const { providers, revisions } = registerResources(ctx, router)
   providers.seedUnregistered(store.state.subscriptionId, config.unregistered)
 
+  // The services behind the resources come back before anything completes or starts: a revision
+  // resumed below must find its database and blob store.
+  if (backends.blob) {
+    store.state.blobPort = await backends.blob.start(store.state.blobPort)
+    await resumeBlob(ctx)
+  }
+  await resumePostgres(ctx)
+
+  const ingress = new Ingress(ctx, ca, tls)
+  store.state.ingressPort = await listenOnPreferredPort(
+    'ingress',
+    (p) => ingress.listen(p),
+    undefined,
+    store.state.ingressPort
+  )
+  const proxy = new ConnectProxy({
+    isAppHost: (host) => domainOf(ctx, host) !== undefined || routeFor(ctx, host) !== undefined,
+    ingressPort: () => ingress.listeningPort
+  })
+  store.state.proxyPort = await listenOnPreferredPort(
+    'proxy',
+    (p) => proxy.listen(p),
+    undefined,
+    store.state.proxyPort
+  )
+
+  const runtimeInfo = (): JsonObject => {
+    const apps: JsonObject = {}
+    for (const r of appRoutes(ctx))
+      if (r.url) apps[r.fqdn] = { app: r.app, revision: r.revision ?? '', url: r.url }
+    return {
+      ingress: ingress.url,
+      proxy: proxy.url,
+      blob: backends.blob ? { endpoint: backends.blob.endpoint } : null,
+      postgres: Object.fromEntries(
+        Object.entries(backends.postgres?.info() ?? {}).map(([name, a]) => [name, { host: a.host, port: a.port }])
+      ),
+      apps
+    }
+  }
+
   const log = new RequestLog(config.stateDir)
   const faults = new FaultInjector(config.faults, config.seed)
   faults.prime(log.all())
-  const server = new ArmServer({ ctx, router, log, faults, providers, tls, token: store.state.token })
-  const port = await listenOnPreferredPort(server, config.port, store.state.port)
-  store.state.port = port
+  const server = new ArmServer({
+    ctx,
+    router,
+    log,
+    faults,
+    providers,
+    tls,
+    token: store.state.token,
+    runtimeInfo
+  })
 
   lro.setAfterChange(() => store.commit())
   revisions.setAfterChange(() => store.commit())
   lro.settle()
   lro.resume()
   revisions.resume()
+  store.state.port = await listenOnPreferredPort('ARM', (p) => server.listen(p), config.port, store.state.port)
   store.commit()
 
   let stopping = false
@@ -70,6 +146,9 @@ async function main(): Promise<void> {
     stopping = true
     lro.stopTimers()
     await runtime.stopAll()
+    await Promise.all([ingress.close(), proxy.close()])
+    await backends.postgres?.stopAll()
+    await backends.blob?.stop()
     store.commit()
     await server.close()
     process.exit(0)
@@ -78,21 +157,31 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop())
 
   const endpoint = server.endpoint
+  const noProxy = '127.0.0.1,localhost'
   const ready = {
     endpoint,
-    caCertPath: tls.certPath,
+    caCertPath: ca.certPath,
     subscriptionId: store.state.subscriptionId,
     env: {
-      NODE_EXTRA_CA_CERTS: tls.certPath,
+      NODE_EXTRA_CA_CERTS: ca.certPath,
       'INPUT_ARM-ENDPOINT': endpoint,
       'INPUT_SUBSCRIPTION-ID': store.state.subscriptionId,
       AZURE_ACCESS_TOKEN: store.state.token,
-      'INPUT_POLL-INTERVAL': String(latency.pollIntervalSeconds())
+      'INPUT_POLL-INTERVAL': String(latency.pollIntervalSeconds()),
+      HTTPS_PROXY: proxy.url,
+      https_proxy: proxy.url,
+      NO_PROXY: noProxy,
+      no_proxy: noProxy,
+      NODE_USE_ENV_PROXY: '1',
+      REQUESTS_CA_BUNDLE: bundlePath,
+      SSL_CERT_FILE: bundlePath
     }
   }
   process.stdout.write(`${JSON.stringify(ready)}\n`)
   process.stderr.write(
-    `[emulator] ready on ${endpoint} (state ${config.stateDir}, time scale ${config.timeScale})\n`
+    `[emulator] ready on ${endpoint} (state ${config.stateDir}, time scale ${config.timeScale}, ` +
+      `runtime ${config.runtime}, ingress ${ingress.url}, proxy ${proxy.url}` +
+      `${backends.blob ? `, blob ${backends.blob.endpoint}` : ''})\n`
   )
 }
 

@@ -30,6 +30,8 @@ export interface ServerDeps {
   providers: ProviderCheck
   tls: TlsMaterial
   token: string
+  /** `GET /_emulator/runtime`: where the local services listen. */
+  runtimeInfo: () => JsonValue
 }
 
 const SUBSCRIPTION_IN_PATH = /^\/subscriptions\/([^/]+)/i
@@ -264,6 +266,10 @@ export class ArmServer {
       return this.send(res, 200, worldView(this.deps.ctx) as unknown as JsonValue)
     }
     if (method === 'GET' && p === '/_emulator/health') return this.send(res, 200, { status: 'ok' })
+    if (method === 'GET' && p === '/_emulator/runtime') {
+      this.deps.ctx.lro.settle()
+      return this.send(res, 200, this.deps.runtimeInfo())
+    }
     this.send(res, 404, { error: { code: 'NotFound', message: `Unknown emulator endpoint ${path}` } })
   }
 

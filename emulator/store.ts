@@ -63,7 +63,11 @@ export interface EmulatorState {
   version: 1
   subscriptionId: string
   token: string
+  /** Local ports, reused on restart when free: ARM, the apps' ingress, the proxy, Azurite. */
   port?: number
+  ingressPort?: number
+  proxyPort?: number
+  blobPort?: number
   providers: Record<string, ProviderRecord>
   resources: Record<string, ResourceRecord>
   operations: Record<string, OperationRecord>

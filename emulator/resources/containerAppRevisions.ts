@@ -159,7 +159,8 @@ export class RevisionLifecycle {
       const ref = asString(e['secretRef'])
       return {
         name: asString(e['name']) ?? '',
-        value: ref ? (app.secrets[ref] ?? '') : (asString(e['value']) ?? '')
+        value: ref ? (app.secrets[ref] ?? '') : (asString(e['value']) ?? ''),
+        ...(ref ? { secret: true } : {})
       }
     })
     const scale = objectAt(template, 'scale')
@@ -173,7 +174,15 @@ export class RevisionLifecycle {
         command: strings(container['command']),
         args: strings(container['args']),
         env,
-        targetPort: asNumber(objectAt(appSpec(app), 'properties', 'configuration', 'ingress')?.['targetPort'])
+        targetPort: asNumber(objectAt(appSpec(app), 'properties', 'configuration', 'ingress')?.['targetPort']),
+        probes: objectsOf(container['probes']).map((p) => ({
+          type: asString(p['type']) ?? '',
+          path: stringAt(p, 'httpGet', 'path'),
+          port: asNumber(objectAt(p, 'httpGet')?.['port']),
+          initialDelaySeconds: asNumber(p['initialDelaySeconds']),
+          periodSeconds: asNumber(p['periodSeconds']),
+          failureThreshold: asNumber(p['failureThreshold'])
+        }))
       },
       minReplicas: asNumber(scale?.['minReplicas']) ?? 0,
       maxReplicas: asNumber(scale?.['maxReplicas']) ?? 10

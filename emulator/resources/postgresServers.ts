@@ -205,13 +205,14 @@ export function registerPostgresServers(ctx: EmulatorContext, router: Router): v
       const record = existing ?? ctx.store.put(newRecord(id, POSTGRES_SERVER_TYPE, view))
       record.body = view
       if (password) record.secrets['administratorLoginPassword'] = password
-      const { headers } = startServerOp(
+      const { op, headers } = startServerOp(
         req,
         record,
         'postgresServers.put',
         ctx.latency.ms(existing ? 'postgresServerUpdate' : 'postgresServerPut'),
         'resource'
       )
+      holdOnCluster(ctx, op.id, record)
       return { status: 202, headers }
     },
     ns
@@ -227,13 +228,14 @@ export function registerPostgresServers(ctx: EmulatorContext, router: Router): v
     record.body = merged
     if (password) record.secrets['administratorLoginPassword'] = password
     setState(record, 'Updating')
-    const { headers } = startServerOp(
+    const { op, headers } = startServerOp(
       req,
       record,
       'postgresServers.put',
       ctx.latency.ms('postgresServerUpdate'),
       'resource'
     )
+    holdOnCluster(ctx, op.id, record)
     return { status: 202, headers }
   })
 
@@ -295,7 +297,7 @@ export function registerPostgresServers(ctx: EmulatorContext, router: Router): v
       }
       const record = existing ?? ctx.store.put(newRecord(id, DATABASE_TYPE, view))
       record.body = view
-      const { headers } = startLro(ctx, req, {
+      const { op, headers } = startLro(ctx, req, {
         ...LRO,
         location: asString(server.body['location']) ?? 'eastus',
         shape: 'both',
@@ -304,6 +306,7 @@ export function registerPostgresServers(ctx: EmulatorContext, router: Router): v
         durationMs: ctx.latency.ms('postgresDatabasePut'),
         result: 'resource'
       })
+      holdOnDatabase(ctx, op.id, server, name)
       return { status: 202, headers }
     },
     ns
@@ -336,6 +339,22 @@ export function registerPostgresServers(ctx: EmulatorContext, router: Router): v
     return { status: 202, headers }
   })
 
+  // Whatever removes a server or database (its delete, its resource group's) removes the real one.
+  ctx.store.onRemove((record) => {
+    const backend = ctx.backends.postgres
+    if (!backend) return
+    if (record.type === POSTGRES_SERVER_TYPE) {
+      const name = asString(record.body['name']) ?? ''
+      backend.removeServer(name).catch((err: unknown) => {
+        process.stderr.write(`[emulator] removing PostgreSQL server ${name}: ${String(err)}\n`)
+      })
+    } else if (record.type === DATABASE_TYPE) {
+      const server = ctx.store.get(parentId(record.id))
+      if (!server) return
+      backend.dropDatabase(asString(server.body['name']) ?? '', asString(record.body['name']) ?? '').catch(() => {})
+    }
+  })
+
   ctx.lro.onComplete('postgresServers.put', (op) => {
     const record = ctx.store.get(op.resourceId)
     // The server model has no "Failed" state; a failed provisioning shows as Disabled until re-PUT.
@@ -354,4 +373,70 @@ export function registerPostgresServers(ctx: EmulatorContext, router: Router): v
   ctx.lro.onComplete('postgresDatabases.delete', (op) => {
     if (op.status === 'Succeeded') ctx.store.removeTree(op.resourceId)
   })
+}
+
+/** The server's write completes only once its cluster runs with the login and password ARM holds. */
+function holdOnCluster(ctx: EmulatorContext, opId: string, record: ResourceRecord): void {
+  const backend = ctx.backends.postgres
+  if (!backend) return
+  const name = asString(record.body['name']) ?? ''
+  const work = backend
+    .ensureServer(
+      name,
+      stringAt(record.body, 'properties', 'administratorLogin') ?? '',
+      record.secrets['administratorLoginPassword'] ?? ''
+    )
+    .catch((err: unknown) => {
+      throw new Error(`The server '${name}' could not be started: ${err instanceof Error ? err.message : String(err)}`)
+    })
+  ctx.lro.hold(opId, work)
+}
+
+function holdOnDatabase(ctx: EmulatorContext, opId: string, server: ResourceRecord, database: string): void {
+  const backend = ctx.backends.postgres
+  if (!backend) return
+  const work = backend.ensureDatabase(asString(server.body['name']) ?? '', database).catch((err: unknown) => {
+    throw new Error(
+      `The database '${database}' could not be created: ${err instanceof Error ? err.message : String(err)}`
+    )
+  })
+  ctx.lro.hold(opId, work)
+}
+
+/**
+ * After an emulator restart: every server's cluster starts again (and its databases exist), and
+ * operations that were running on them wait for that again. Resolves when all are up; failures are
+ * reported on stderr and by the operations they hold.
+ */
+export async function resumePostgres(ctx: EmulatorContext): Promise<void> {
+  const backend = ctx.backends.postgres
+  if (!backend) return
+  const servers = ctx.store
+    .byType(POSTGRES_SERVER_TYPE)
+    .filter((s) => stringAt(s.body, 'properties', 'state') !== 'Dropping')
+  await Promise.all(
+    servers.map(async (server) => {
+      const name = asString(server.body['name']) ?? ''
+      const pending = ctx.lro.runningOn(server.id)
+      const login = stringAt(server.body, 'properties', 'administratorLogin') ?? ''
+      const work = backend.ensureServer(name, login, server.secrets['administratorLoginPassword'] ?? '')
+      if (pending?.kind === 'postgresServers.put') ctx.lro.hold(pending.id, work)
+      try {
+        await work
+      } catch (err) {
+        process.stderr.write(`[emulator] PostgreSQL server ${name} did not start: ${String(err)}\n`)
+        return
+      }
+      for (const db of ctx.store.descendants(server.id, DATABASE_TYPE)) {
+        const dbName = asString(db.body['name']) ?? ''
+        const op = ctx.lro.runningOn(db.id)
+        if (op?.kind === 'postgresDatabases.delete') continue
+        const created = backend.ensureDatabase(name, dbName)
+        if (op?.kind === 'postgresDatabases.put') ctx.lro.hold(op.id, created)
+        await created.catch((err: unknown) => {
+          process.stderr.write(`[emulator] database ${name}/${dbName}: ${String(err)}\n`)
+        })
+      }
+    })
+  )
 }

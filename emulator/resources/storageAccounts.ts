@@ -61,7 +61,48 @@ export function storageKeys(ctx: EmulatorContext, record: ResourceRecord): JsonO
   return { keys }
 }
 
+/** Azurite's account table = the emulator's storage accounts with their current keys. */
+export function syncBlobAccounts(ctx: EmulatorContext): void {
+  const blob = ctx.backends.blob
+  if (!blob) return
+  blob.setAccounts(
+    ctx.store.byType(STORAGE_TYPE).map((record) => {
+      const { keys } = storageKeys(ctx, record) as { keys: { value: string }[] }
+      return {
+        name: asString(record.body['name']) ?? '',
+        key1: keys[0]?.value ?? '',
+        key2: keys[1]?.value
+      }
+    })
+  )
+}
+
+/** The blob container exists in Azurite, created with the account's key. */
+async function ensureBlobContainer(ctx: EmulatorContext, account: ResourceRecord, container: string) {
+  const blob = ctx.backends.blob
+  if (!blob) return
+  storageKeys(ctx, account)
+  await blob.ensureContainer(asString(account.body['name']) ?? '', account.secrets['key1'] ?? '', container)
+}
+
+/** After an emulator restart: Azurite knows the accounts and every container ARM has. */
+export async function resumeBlob(ctx: EmulatorContext): Promise<void> {
+  if (!ctx.backends.blob) return
+  syncBlobAccounts(ctx)
+  for (const container of ctx.store.byType(CONTAINER_TYPE)) {
+    const account = ctx.store.get(container.id.replace(/\/blobServices\/.*$/i, ''))
+    if (!account) continue
+    await ensureBlobContainer(ctx, account, asString(container.body['name']) ?? '').catch((err: unknown) => {
+      process.stderr.write(`[emulator] blob container ${container.id}: ${String(err)}\n`)
+    })
+  }
+}
+
 export function registerStorageAccounts(ctx: EmulatorContext, router: Router): void {
+  ctx.store.onRemove((record) => {
+    if (record.type === STORAGE_TYPE) syncBlobAccounts(ctx)
+  })
+
   const ns = { namespace: NS }
   const accountId = (req: ArmRequest): string => {
     const rg = resourceGroupName(ctx, req)
@@ -137,6 +178,7 @@ export function registerStorageAccounts(ctx: EmulatorContext, router: Router): v
       }
       const record = ctx.store.put(newRecord(id, STORAGE_TYPE, view))
       storageKeys(ctx, record)
+      syncBlobAccounts(ctx)
       const { headers } = startLro(ctx, req, {
         namespace: NS,
         location,
@@ -173,10 +215,19 @@ export function registerStorageAccounts(ctx: EmulatorContext, router: Router): v
     return { status: 200, body: record.body, delayMs: ctx.latency.ms('storageAccountSync') }
   })
 
-  router.add('DELETE', `${BASE}/{account}`, (req): ArmResponse => {
+  router.add('DELETE', `${BASE}/{account}`, async (req): Promise<ArmResponse> => {
     const record = ctx.store.get(accountId(req))
     if (!record) return { status: 204 }
     assertIdle(ctx, req, record.id)
+    // The account's data goes with it: a new account of the same name starts empty.
+    const blob = ctx.backends.blob
+    if (blob) {
+      for (const c of ctx.store.descendants(record.id, CONTAINER_TYPE)) {
+        await blob
+          .deleteContainer(asString(record.body['name']) ?? '', record.secrets['key1'] ?? '', asString(c.body['name']) ?? '')
+          .catch(() => {})
+      }
+    }
     ctx.store.removeTree(record.id)
     return { status: 200, delayMs: ctx.latency.ms('storageAccountSync') }
   })
@@ -199,6 +250,8 @@ export function registerStorageAccounts(ctx: EmulatorContext, router: Router): v
     }
     record.secrets[keyName] = randomKey()
     ensureObject(ensureObject(record.body, 'properties'), 'keyCreationTime')[keyName] = iso(ctx.now())
+    // The old key stops working at once.
+    syncBlobAccounts(ctx)
     return { status: 200, body: storageKeys(ctx, record) }
   })
 
@@ -236,7 +289,7 @@ export function registerStorageAccounts(ctx: EmulatorContext, router: Router): v
   router.add(
     'PUT',
     `${CONTAINERS}/{container}`,
-    (req): ArmResponse => {
+    async (req): Promise<ArmResponse> => {
       const account = ctx.store.get(accountId(req))
       if (!account) throw parentResourceNotFound(accountId(req))
       const name = param(req, 'container')
@@ -271,6 +324,7 @@ export function registerStorageAccounts(ctx: EmulatorContext, router: Router): v
           remainingRetentionDays: 0
         }
       }
+      await ensureBlobContainer(ctx, account, name)
       if (existing) existing.body = view
       else ctx.store.put(newRecord(id, CONTAINER_TYPE, view))
       return { status: existing ? 200 : 201, body: view, delayMs: ctx.latency.ms('blobContainer') }
@@ -297,9 +351,18 @@ export function registerStorageAccounts(ctx: EmulatorContext, router: Router): v
     return listAnswer(ctx.store.descendants(account.id, CONTAINER_TYPE).map((r) => r.body))
   })
 
-  router.add('DELETE', `${CONTAINERS}/{container}`, (req): ArmResponse => {
+  router.add('DELETE', `${CONTAINERS}/{container}`, async (req): Promise<ArmResponse> => {
     const record = ctx.store.get(containerId(req))
     if (!record) return { status: 204 }
+    const account = ctx.store.get(accountId(req))
+    if (account && ctx.backends.blob) {
+      storageKeys(ctx, account)
+      await ctx.backends.blob.deleteContainer(
+        asString(account.body['name']) ?? '',
+        account.secrets['key1'] ?? '',
+        param(req, 'container')
+      )
+    }
     ctx.store.removeTree(record.id)
     return { status: 200, delayMs: ctx.latency.ms('blobContainer') }
   })

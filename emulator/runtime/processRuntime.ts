@@ -4,6 +4,8 @@
  * it exit and stops it.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs'
+import { dirname } from 'node:path'
 import { freePort } from './freePort.js'
 import { waitForHealthy } from './healthProbe.js'
 import type { RevisionHandle, RevisionInput, RevisionRuntime, RuntimeStatus } from './types.js'
@@ -17,6 +19,14 @@ export interface ProcessPlan {
   /** Where the revision serves once healthy (reported with `running`). */
   url: string
   cwd?: string
+  /** Overrides the runtime's health deadline (e.g. from the container's startup probe). */
+  healthDeadlineMs?: number
+  /** How many of the last stderr lines a start-up crash reports (default 1). */
+  reasonLines?: number
+  /** Values that must never appear in a reason or log (secrets); replaced by `***`. */
+  secrets?: string[]
+  /** Where the process's output is appended (with secrets masked). */
+  logPath?: string
 }
 
 export type PlanResult = { ok: true; plan: ProcessPlan } | { ok: false; reason: string }
@@ -33,7 +43,18 @@ interface Run {
   stopped: boolean
   healthy: boolean
   exitReason?: string
-  output: string[]
+  stdout: string[]
+  stderr: string[]
+}
+
+/** Masks every secret value (and its URL-encoded form) in a line. */
+export function maskSecrets(text: string, secrets: string[] | undefined): string {
+  let out = text
+  for (const secret of secrets ?? []) {
+    if (secret.length < 4) continue
+    for (const form of new Set([secret, encodeURIComponent(secret)])) out = out.split(form).join('***')
+  }
+  return out
 }
 
 export class ProcessRuntime implements RevisionRuntime {
@@ -46,7 +67,7 @@ export class ProcessRuntime implements RevisionRuntime {
 
   start(input: RevisionInput): RevisionHandle {
     const handle: RevisionHandle = { revisionName: input.revisionName }
-    const run: Run = { handle, input, stopped: false, healthy: false, output: [] }
+    const run: Run = { handle, input, stopped: false, healthy: false, stdout: [], stderr: [] }
     this.runs.set(handle, run)
     void this.launch(run)
     return handle
@@ -77,23 +98,31 @@ export class ProcessRuntime implements RevisionRuntime {
         stdio: ['ignore', 'pipe', 'pipe']
       })
       run.child = child
-      const keep = (chunk: Buffer): void => {
-        run.output.push(
-          ...chunk
-            .toString('utf8')
-            .split('\n')
-            .filter((l) => l.trim())
-        )
-        run.output.splice(0, Math.max(0, run.output.length - 20))
+      let log: WriteStream | undefined
+      if (plan.logPath) {
+        mkdirSync(dirname(plan.logPath), { recursive: true })
+        log = createWriteStream(plan.logPath, { flags: 'a' })
+        child.once('close', () => log?.end())
       }
-      child.stdout?.on('data', keep)
-      child.stderr?.on('data', keep)
+      const keep =
+        (lines: string[]) =>
+        (chunk: Buffer): void => {
+          const text = maskSecrets(chunk.toString('utf8'), plan.secrets)
+          log?.write(text)
+          lines.push(...text.split('\n').filter((l) => l.trim()))
+          lines.splice(0, Math.max(0, lines.length - 50))
+        }
+      child.stdout?.on('data', keep(run.stdout))
+      child.stderr?.on('data', keep(run.stderr))
       const name = run.input.container.name
       child.on('error', (err) => {
         run.exitReason = `Container '${name}' could not be started: ${err.message}`
       })
-      child.on('exit', (code, signal) => {
-        const last = run.output.at(-1)
+      // `close`, not `exit`: the last output lines have arrived by then.
+      child.on('close', (code, signal) => {
+        if (run.exitReason) return
+        const lines = run.stderr.length > 0 ? run.stderr : run.stdout
+        const last = lines.slice(-(plan.reasonLines ?? 1)).join('\n')
         run.exitReason =
           `Container '${name}' exited with ${code !== null ? `code ${code}` : `signal ${signal}`}` +
           (last ? `: ${last}` : '')
@@ -101,7 +130,7 @@ export class ProcessRuntime implements RevisionRuntime {
       })
       const result = await waitForHealthy({
         url: plan.healthUrl,
-        deadlineMs: this.healthDeadlineMs,
+        deadlineMs: plan.healthDeadlineMs ?? this.healthDeadlineMs,
         gone: () => run.exitReason
       })
       if (run.stopped) return
@@ -128,12 +157,15 @@ export class ProcessRuntime implements RevisionRuntime {
   }
 }
 
-/** SIGTERM, then SIGKILL if the process is still there after a grace period. */
+/**
+ * SIGTERM, then SIGKILL if the process is still there after a grace period (longer than the
+ * guard's own, so a guard always gets to take its process group down).
+ */
 async function terminate(child: ChildProcess | undefined): Promise<void> {
   if (!child || child.exitCode !== null || child.signalCode !== null) return
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   child.kill('SIGTERM')
-  const timer = setTimeout(() => child.kill('SIGKILL'), 3000)
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
   await exited
   clearTimeout(timer)
 }

@@ -1,6 +1,6 @@
 /**
  * The port between the emulated Container Apps control plane and whatever actually runs a
- * revision's container. `--runtime standin` runs a tiny node server; a later runtime runs a real
+ * revision's container. `--runtime standin` runs a tiny node server; `--runtime mlflow` runs a real
  * `mlflow server` behind the same interface.
  */
 
@@ -8,6 +8,8 @@ export interface ContainerEnvVar {
   name: string
   /** Plain value, or the app secret's value when the container referenced it by `secretRef`. */
   value: string
+  /** True when the value came from a secret: it must never be logged. */
+  secret?: boolean
 }
 
 export interface RevisionContainer {
@@ -18,6 +20,17 @@ export interface RevisionContainer {
   env: ContainerEnvVar[]
   /** Ingress target port, when the app has ingress. */
   targetPort?: number
+  /** The container's health probes as written (times in seconds). */
+  probes?: ContainerProbe[]
+}
+
+export interface ContainerProbe {
+  type: string
+  path?: string
+  port?: number
+  initialDelaySeconds?: number
+  periodSeconds?: number
+  failureThreshold?: number
 }
 
 export type RuntimeStatus =

@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url'
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const MAIN = join(ROOT, '.build', 'emulator', 'main.js')
 const READY_DEADLINE_MS = 30_000
-const STOP_DEADLINE_MS = 10_000
+// A real MLflow server and PostgreSQL take a few seconds to shut down.
+const STOP_DEADLINE_MS = 30_000
 
 export interface EmulatorOptions {
   /** Reuse a state dir (e.g. to resume a scenario); by default a fresh temp dir, removed on stop. */
@@ -21,7 +22,8 @@ export interface EmulatorOptions {
   /** e.g. `429=0.1,503=0.05,500=0.03,409=0.05,lro-fail=0.02,reset=0.02` */
   faults?: string
   seed?: number
-  runtime?: 'standin'
+  /** `standin` (default): tiny node servers; `mlflow`: real MLflow + PostgreSQL + Azurite. */
+  runtime?: 'standin' | 'mlflow'
   unregistered?: string[]
   takenNames?: string[]
   port?: number
@@ -31,6 +33,20 @@ export interface RequestRecord {
   method: string
   path: string
   status: number
+}
+
+/** `GET /_emulator/runtime`: where the local services listen. */
+export interface RuntimeInfo {
+  /** The apps' HTTPS ingress (`https://127.0.0.1:<port>`); route by Host/SNI = the app's FQDN. */
+  ingress: string
+  /** The CONNECT proxy (`http://127.0.0.1:<port>`) that resolves app FQDNs to the ingress. */
+  proxy: string
+  /** Azurite (`--runtime mlflow` only): account URLs are `<endpoint>/<account>`. */
+  blob: { endpoint: string } | null
+  /** Running PostgreSQL servers by name (`--runtime mlflow` only). */
+  postgres: Record<string, { host: string; port: number }>
+  /** Apps with a running revision that has traffic, by FQDN. */
+  apps: Record<string, { app: string; revision: string; url: string }>
 }
 
 export interface Emulator {
@@ -43,6 +59,7 @@ export interface Emulator {
   readonly stateDir: string
   requests(): Promise<RequestRecord[]>
   state(): Promise<unknown>
+  runtimeInfo(): Promise<RuntimeInfo>
   /** Stops and starts again on the same state dir (same subscription, cert, token and port). */
   restart(): Promise<void>
   stop(): Promise<void>
@@ -235,6 +252,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     stateDir,
     requests: () => getJson<RequestRecord[]>(`${current.ready.endpoint}/_emulator/requests`, ca),
     state: () => getJson<unknown>(`${current.ready.endpoint}/_emulator/state`, ca),
+    runtimeInfo: () => getJson<RuntimeInfo>(`${current.ready.endpoint}/_emulator/runtime`, ca),
     async restart() {
       await stopChild(current.child)
       current = await launch(restartArgs)

@@ -30,6 +30,7 @@ export function send(
     body?: Buffer | string
     auth?: { username: string; password: string }
     cookie?: string
+    headers?: Record<string, string>
   } = {}
 ): Promise<Reply> {
   const target = new URL(url)

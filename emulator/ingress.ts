@@ -1,0 +1,129 @@
+/**
+ * The Container Apps ingress: one HTTPS server on 127.0.0.1 (its port persisted in the state) that
+ * presents, by SNI, a certificate for `*.<defaultDomain>` and `*.internal.<defaultDomain>` of the
+ * environment the name belongs to (signed by the emulator's CA, made on first use), and
+ * reverse-proxies by `Host` (the app's `configuration.ingress.fqdn`, with or without `:443`) to the
+ * local URL of the running revision that has the app's traffic. The `Host` header passes through
+ * unchanged, so MLflow's host check sees the FQDN, as behind ACA's Envoy; `X-Forwarded-For` and
+ * `X-Forwarded-Proto: https` are added. Unknown host → 404; no running revision → 503; a revision
+ * that stops answering → 502. Bodies stream both ways.
+ */
+import { request as httpRequest, Agent, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer, type Server } from 'node:https'
+import type { AddressInfo, Socket } from 'node:net'
+import { createSecureContext, type SecureContext } from 'node:tls'
+import { domainOf, routeFor } from './appRoutes.js'
+import type { EmulatorContext } from './context.js'
+import type { CertificateAuthority } from './tls.js'
+
+export class Ingress {
+  private readonly server: Server
+  private readonly contexts = new Map<string, Promise<SecureContext>>()
+  private readonly sockets = new Set<Socket>()
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 })
+  private port = 0
+
+  constructor(
+    private readonly ctx: EmulatorContext,
+    private readonly ca: CertificateAuthority,
+    fallback: { cert: string; key: string }
+  ) {
+    this.server = createServer(
+      {
+        cert: fallback.cert,
+        key: fallback.key,
+        SNICallback: (servername, cb) => {
+          this.contextFor(servername).then(
+            (context) => cb(null, context),
+            (err: unknown) => cb(err instanceof Error ? err : new Error(String(err)))
+          )
+        }
+      },
+      (req, res) => this.handle(req, res)
+    )
+    this.server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket)
+      socket.once('close', () => this.sockets.delete(socket))
+    })
+    // A client that goes away mid-handshake is not the emulator's problem.
+    this.server.on('tlsClientError', () => {})
+  }
+
+  get url(): string {
+    return `https://127.0.0.1:${this.port}`
+  }
+
+  get listeningPort(): number {
+    return this.port
+  }
+
+  listen(port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err)
+      this.server.once('error', onError)
+      this.server.listen(port, '127.0.0.1', () => {
+        this.server.off('error', onError)
+        this.port = (this.server.address() as AddressInfo).port
+        resolve(this.port)
+      })
+    })
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      for (const socket of this.sockets) socket.destroy()
+      this.agent.destroy()
+      this.server.close(() => resolve())
+    })
+  }
+
+  /** A secure context for the environment the name is under; undefined → the fallback cert. */
+  private contextFor(servername: string): Promise<SecureContext | undefined> {
+    const domain = domainOf(this.ctx, servername)
+    if (!domain) return Promise.resolve(undefined)
+    let context = this.contexts.get(domain)
+    if (!context) {
+      context = this.ca
+        .issue([`*.${domain}`, `*.internal.${domain}`])
+        .then((leaf) => createSecureContext({ cert: leaf.cert, key: leaf.key }))
+      context.catch(() => this.contexts.delete(domain))
+      this.contexts.set(domain, context)
+    }
+    return context
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const host = req.headers.host ?? ''
+    const route = routeFor(this.ctx, host)
+    if (!route) return plain(res, 404, `No container app answers at '${host}'.`)
+    if (!route.url) return plain(res, 503, `The container app '${route.app}' has no running revision.`)
+    const target = new URL(req.url ?? '/', route.url)
+    const forwardedFor = [req.headers['x-forwarded-for'], req.socket.remoteAddress].filter(Boolean).join(', ')
+    const upstream = httpRequest(
+      {
+        host: target.hostname,
+        port: target.port,
+        path: req.url ?? '/',
+        method: req.method,
+        agent: this.agent,
+        headers: { ...req.headers, 'x-forwarded-for': forwardedFor, 'x-forwarded-proto': 'https' }
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answer.headers)
+        answer.pipe(res)
+        answer.on('error', () => res.destroy())
+      }
+    )
+    upstream.on('error', () => {
+      if (!res.headersSent) plain(res, 502, `The revision '${route.revision}' did not answer.`)
+      else res.destroy()
+    })
+    req.on('error', () => upstream.destroy())
+    req.pipe(upstream)
+  }
+}
+
+function plain(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) })
+  res.end(text)
+}

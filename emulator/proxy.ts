@@ -1,0 +1,102 @@
+/**
+ * The way clients reach the apps' FQDNs without DNS: an HTTP proxy on 127.0.0.1 (its port
+ * persisted in the state) that the ready line's `HTTPS_PROXY` points to. It answers
+ * `CONNECT <host>:443`: a name under a managed environment's default domain is tunnelled to the
+ * ingress; any other host to the real host (so pip through the proxy still reaches PyPI). Plain
+ * (non-CONNECT) proxy requests are not supported (405).
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http'
+import { connect, type AddressInfo, type Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
+
+export interface ProxyRoutes {
+  /** True for names the ingress answers (they do not exist in real DNS). */
+  isAppHost(host: string): boolean
+  ingressPort(): number
+}
+
+export class ConnectProxy {
+  private readonly server: Server
+  private readonly sockets = new Set<Duplex>()
+  private port = 0
+
+  constructor(private readonly routes: ProxyRoutes) {
+    this.server = createServer((req, res) => {
+      res.writeHead(405, { 'content-type': 'text/plain' })
+      res.end('Only CONNECT is supported by this proxy.')
+    })
+    this.server.on('connect', (req: IncomingMessage, client: Duplex, head: Buffer) =>
+      this.tunnel(req, client, head)
+    )
+    this.server.on('connection', (socket: Socket) => this.track(socket))
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`
+  }
+
+  get listeningPort(): number {
+    return this.port
+  }
+
+  listen(port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err)
+      this.server.once('error', onError)
+      this.server.listen(port, '127.0.0.1', () => {
+        this.server.off('error', onError)
+        this.port = (this.server.address() as AddressInfo).port
+        resolve(this.port)
+      })
+    })
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      for (const s of this.sockets) s.destroy()
+      this.server.close(() => resolve())
+    })
+  }
+
+  private track(s: Duplex): void {
+    this.sockets.add(s)
+    s.once('close', () => this.sockets.delete(s))
+  }
+
+  private tunnel(req: IncomingMessage, client: Duplex, head: Buffer): void {
+    const authority = req.url ?? ''
+    const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(authority)
+    client.on('error', () => client.destroy())
+    if (!m) {
+      client.end('HTTP/1.1 400 Bad Request\r\n\r\n')
+      return
+    }
+    const host = m[1] ?? ''
+    const port = Number(m[2])
+    let upstream: Socket
+    if (this.routes.isAppHost(host)) {
+      if (port !== 443) {
+        client.end('HTTP/1.1 502 Bad Gateway\r\n\r\n')
+        return
+      }
+      upstream = connect(this.routes.ingressPort(), '127.0.0.1')
+    } else {
+      upstream = connect(port, host)
+    }
+    this.track(upstream)
+    let connected = false
+    upstream.once('connect', () => {
+      connected = true
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
+      if (head.length > 0) upstream.write(head)
+      upstream.pipe(client)
+      client.pipe(upstream)
+    })
+    upstream.on('error', () => {
+      if (!connected) client.end('HTTP/1.1 502 Bad Gateway\r\n\r\n')
+      else client.destroy()
+    })
+    client.on('close', () => upstream.destroy())
+    upstream.on('close', () => client.destroy())
+  }
+}

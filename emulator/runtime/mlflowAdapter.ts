@@ -1,0 +1,353 @@
+/**
+ * `--runtime mlflow`: the ONE place where a container image becomes a local process. A revision of
+ * `ghcr.io/mlflow/mlflow:v<ver>-full` runs the container's own command and args, unchanged except
+ * for the translations below, as a real `mlflow server` from PyPI.
+ *
+ * Image → venv ("pull"):
+ *   `ghcr.io/mlflow/mlflow:v<ver>-full` → `<root>/server-<ver>` with
+ *   `mlflow[auth]==<ver> psycopg2-binary azure-storage-blob` (what the `-full` image carries);
+ *   the plain `…:v<ver>` → `<root>/server-<ver>-plain` with `mlflow==<ver>` only. When the
+ *   container's command line contains `--app-name oidc-auth`, `mlflow-oidc-auth` is added (the
+ *   release the command line pins with `mlflow-oidc-auth==<x>`, if it does, so a start-up
+ *   `pip install` of that pin finds it satisfied).
+ *   root = `$MLFLOW_AZURE_VENV_DIR` or `~/.cache/mlflow-azure-action/venvs`. Installed once (marker
+ *   file `.installed`; `.installed-oidc` for the plugin), under a lock (in-process and a lock dir
+ *   next to the venv) so two revisions never install concurrently. A pip failure (no such release)
+ *   fails the revision: `Failed to pull image "<image>": manifest unknown: <pip's last line>`.
+ *   Any other image fails the same way, without pip.
+ *
+ * Translations, and only these:
+ *   1. `mlflow` in the command resolves to the venv's: `<venv>/bin` leads PATH, so the pre-3.11
+ *      `/bin/bash -c "pip install … && exec mlflow server …"` form works unchanged too.
+ *   2. Listening: `--host 0.0.0.0` → `--host 127.0.0.1`, `--port <targetPort>` → a free local
+ *      port (in args and inside a `bash -c` script; `MLFLOW_HOST`/`MLFLOW_PORT` likewise; with
+ *      neither given, `MLFLOW_PORT` is set to the local port).
+ *   3. In every env value that is a PostgreSQL URI (`MLFLOW_BACKEND_STORE_URI`, and the auth
+ *      apps' `MLFLOW_AUTH_DATABASE_URI` / `OIDC_USERS_DB_URI`) the host
+ *      `<server>.postgres.database.azure.com[:5432]` → `127.0.0.1:<that server's local port>`;
+ *      user, password, database and `sslmode` untouched. A server that does not exist (or is not
+ *      running) → `<server>.postgres.database.azure.com.invalid:5432`, which does not resolve, as
+ *      the name would not on Azure.
+ *   4. `AZURE_STORAGE_ACCESS_KEY` + the account of the `wasbs://<container>@<account>.blob.core.
+ *      windows.net/` artifacts destination → `AZURE_STORAGE_CONNECTION_STRING=
+ *      DefaultEndpointsProtocol=http;AccountName=<account>;AccountKey=<the key from the app's
+ *      secret>;BlobEndpoint=http://127.0.0.1:<azurite port>/<account>;` (AZURE_STORAGE_ACCESS_KEY is
+ *      removed). A wrong or rotated key then fails in Azurite with 403 → MLflow 500, as on Azure.
+ *
+ * Secrets are what the app holds at each (re)start, so a changed secret takes effect only after a
+ * restart or a new revision, as in ACA. The process runs under `guard.js` (its own process group,
+ * gone with the emulator) in `<state>/revisions/<revision>/`, with PATH, HOME, LANG, the machine's
+ * pip/TLS/proxy settings and the container's env; its output (secrets masked) goes to
+ * `<state>/revisions/<revision>.log`. Health: `GET <startup probe path or /health>` must answer 200
+ * within the startup probe's initialDelay + period × failureThreshold seconds (real time), or 300 s.
+ */
+import { spawn } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { PostgresAddress } from '../backends/postgres.js'
+import { freePort } from './freePort.js'
+import type { ImageAdapter, PlanResult } from './processRuntime.js'
+import type { ContainerProbe, RevisionInput } from './types.js'
+
+const IMAGE = /^ghcr\.io\/mlflow\/mlflow:v(\d+\.\d+\.\d+)(-full)?$/
+const POSTGRES_URI = /^postgres(?:ql)?(?:\+\w+)?:\/\//i
+const GUARD = fileURLToPath(new URL('./guard.js', import.meta.url))
+const DEFAULT_HEALTH_DEADLINE_S = 300
+const PIP_TIMEOUT_MS = 20 * 60_000
+const LOCK_STALE_MS = 30 * 60_000
+const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+/** The machine's network settings a container on Azure would not need, but pip here does. */
+const PASSED_THROUGH = /^(PIP_\w+|SSL_CERT_FILE|SSL_CERT_DIR|REQUESTS_CA_BUNDLE|CURL_CA_BUNDLE|https?_proxy|no_proxy)$/i
+
+export interface MlflowAdapterDeps {
+  stateDir: string
+  venvRoot: string
+  postgres?: { address(name: string): PostgresAddress | undefined }
+  blob?: { readonly endpoint: string }
+}
+
+export function defaultVenvRoot(env: NodeJS.ProcessEnv = process.env): string {
+  return env['MLFLOW_AZURE_VENV_DIR'] || join(homedir(), '.cache', 'mlflow-azure-action', 'venvs')
+}
+
+class PullError extends Error {}
+
+/** Runs a command, resolving with its exit code and the tail of its output. */
+function run(
+  command: string,
+  args: string[],
+  timeoutMs: number
+): Promise<{ code: number | null; lastLine: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: process.env })
+    let stderr = ''
+    let stdout = ''
+    child.stdout.on('data', (d: Buffer) => (stdout = (stdout + d.toString('utf8')).slice(-8000)))
+    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-8000)))
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    child.on('error', (err) => {
+      clearTimeout(timer)
+      resolve({ code: -1, lastLine: err.message })
+    })
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      const lines = (stderr.trim() || stdout.trim()).split('\n').filter((l) => l.trim())
+      const errorLine = [...lines].reverse().find((l) => /^ERROR:/.test(l))
+      resolve({ code, lastLine: (errorLine ?? lines.at(-1) ?? '').trim() })
+    })
+  })
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** A lock dir next to the venv, shared with other emulators on this machine. */
+async function withDirLock<T>(lock: string, work: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      mkdirSync(lock)
+      writeFileSync(join(lock, 'pid'), String(process.pid))
+      break
+    } catch {
+      let stale: boolean
+      try {
+        const pid = Number(readFileSync(join(lock, 'pid'), 'utf8'))
+        stale = (pid > 0 && !pidAlive(pid)) || Date.now() - statSync(lock).mtimeMs > LOCK_STALE_MS
+      } catch {
+        stale = existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 10_000
+      }
+      if (stale) rmSync(lock, { recursive: true, force: true })
+      else await new Promise((r) => setTimeout(r, 500))
+    }
+  }
+  try {
+    return await work()
+  } finally {
+    rmSync(lock, { recursive: true, force: true })
+  }
+}
+
+interface VenvRequest {
+  version: string
+  full: boolean
+  /** The `mlflow-oidc-auth` requirement to add, if any. */
+  oidc?: string
+}
+
+export class MlflowAdapter implements ImageAdapter {
+  private readonly installs = new Map<string, Promise<string>>()
+
+  constructor(private readonly deps: MlflowAdapterDeps) {}
+
+  async plan(input: Omit<RevisionInput, 'onStatus'>, _port: number): Promise<PlanResult> {
+    const { container } = input
+    const image = container.image
+    const m = IMAGE.exec(image)
+    if (!m) return { ok: false, reason: `Failed to pull image "${image}": manifest unknown` }
+    const commandLine = [...container.command, ...container.args].join(' ')
+    let venv: string
+    try {
+      venv = await this.venv({
+        version: m[1] ?? '',
+        full: m[2] !== undefined,
+        oidc: /--app-name[ =']+oidc-auth\b/.test(commandLine)
+          ? (/mlflow-oidc-auth==[\w.]+/.exec(commandLine)?.[0] ?? 'mlflow-oidc-auth')
+          : undefined
+      })
+    } catch (err) {
+      if (err instanceof PullError)
+        return { ok: false, reason: `Failed to pull image "${image}": manifest unknown: ${err.message}` }
+      throw err
+    }
+
+    const port = await freePort()
+    const targetPort = container.targetPort ?? 5000
+    const secrets = container.env.filter((e) => e.secret).map((e) => e.value)
+    const env: Record<string, string> = {}
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && PASSED_THROUGH.test(k)) env[k] = v
+    Object.assign(env, {
+      PATH: `${join(venv, 'bin')}:${SYSTEM_PATH}`,
+      VIRTUAL_ENV: venv,
+      HOME: process.env['HOME'] ?? homedir(),
+      LANG: 'C.UTF-8',
+      PYTHONUNBUFFERED: '1'
+    })
+    for (const e of container.env) env[e.name] = e.value
+
+    // 2. listening address
+    const rewrite = (s: string): string => listenInScript(s, targetPort, port)
+    const command = container.command.map(rewrite)
+    const args = listenInArgs(container.args.map(rewrite), targetPort, port)
+    if (env['MLFLOW_HOST'] === '0.0.0.0') env['MLFLOW_HOST'] = '127.0.0.1'
+    if (env['MLFLOW_PORT'] === String(targetPort)) env['MLFLOW_PORT'] = String(port)
+    const all = [...command, ...args].join(' ')
+    if (!/(^|\s)(--port|-p)([ =]|$)/.test(all) && env['MLFLOW_PORT'] === undefined)
+      env['MLFLOW_PORT'] = String(port)
+
+    // 3. PostgreSQL host
+    for (const e of container.env) {
+      const value = env[e.name]
+      if (value !== undefined && POSTGRES_URI.test(value)) env[e.name] = this.localPostgres(value)
+    }
+
+    // 4. storage key → Azurite connection string
+    const key = env['AZURE_STORAGE_ACCESS_KEY']
+    const account = wasbsAccount([all, ...Object.values(env)])
+    if (key !== undefined && account && this.deps.blob) {
+      const connection =
+        `DefaultEndpointsProtocol=http;AccountName=${account};AccountKey=${key};` +
+        `BlobEndpoint=${this.deps.blob.endpoint}/${account};`
+      env['AZURE_STORAGE_CONNECTION_STRING'] = connection
+      delete env['AZURE_STORAGE_ACCESS_KEY']
+      secrets.push(connection)
+    }
+    for (const s of [...secrets]) {
+      const password = postgresPassword(s)
+      if (password) secrets.push(password)
+    }
+
+    // No command: the image's default (its base image's `python3`), which exits at once.
+    const argv = command.length > 0 ? [...command, ...args] : args.length > 0 ? args : ['python3']
+    const cwd = join(this.deps.stateDir, 'revisions', input.revisionName)
+    mkdirSync(cwd, { recursive: true })
+    const startup = container.probes?.find((p) => p.type.toLowerCase() === 'startup')
+    const healthPath = startup?.path ?? '/health'
+    return {
+      ok: true,
+      plan: {
+        command: process.execPath,
+        args: [GUARD, '--parent-pid', String(process.pid), '--', ...argv],
+        env,
+        cwd,
+        healthUrl: `http://127.0.0.1:${port}${healthPath.startsWith('/') ? '' : '/'}${healthPath}`,
+        url: `http://127.0.0.1:${port}`,
+        healthDeadlineMs: healthDeadlineSeconds(startup) * 1000,
+        reasonLines: 5,
+        secrets,
+        logPath: join(this.deps.stateDir, 'revisions', `${input.revisionName}.log`)
+      }
+    }
+  }
+
+  private localPostgres(uri: string): string {
+    return uri.replace(
+      /^(postgres(?:ql)?(?:\+\w+)?:\/\/(?:[^@/?#]*@)?)([a-z0-9-]+)\.postgres\.database\.azure\.com(?::5432)?(?=[/?#]|$)/i,
+      (_all, prefix: string, server: string) => {
+        const local = this.deps.postgres?.address(server)
+        return local
+          ? `${prefix}${local.host}:${local.port}`
+          : `${prefix}${server}.postgres.database.azure.com.invalid:5432`
+      }
+    )
+  }
+
+  private venv(req: VenvRequest): Promise<string> {
+    const dir = join(this.deps.venvRoot, req.full ? `server-${req.version}` : `server-${req.version}-plain`)
+    const key = `${dir}+${req.oidc ?? ''}`
+    if (existsSync(join(dir, '.installed')) && oidcInstalled(dir, req.oidc)) return Promise.resolve(dir)
+    let pending = this.installs.get(key)
+    if (!pending) {
+      pending = this.install(dir, req).finally(() => this.installs.delete(key))
+      this.installs.set(key, pending)
+    }
+    return pending
+  }
+
+  private async install(dir: string, req: VenvRequest): Promise<string> {
+    mkdirSync(this.deps.venvRoot, { recursive: true })
+    return withDirLock(`${dir}.lock`, async () => {
+      if (!existsSync(join(dir, '.installed'))) {
+        // A directory without the marker is a broken earlier attempt: start over.
+        rmSync(dir, { recursive: true, force: true })
+        const python = process.env['MLFLOW_AZURE_PYTHON'] ?? 'python3'
+        process.stderr.write(`[emulator] installing mlflow ${req.version} into ${dir}\n`)
+        const made = await run(python, ['-m', 'venv', dir], 120_000)
+        if (made.code !== 0) throw new Error(`python3 -m venv ${dir} failed: ${made.lastLine}`)
+        const packages = req.full
+          ? [`mlflow[auth]==${req.version}`, 'psycopg2-binary', 'azure-storage-blob']
+          : [`mlflow==${req.version}`]
+        const pip = await run(
+          join(dir, 'bin', 'pip'),
+          ['install', '--disable-pip-version-check', '--quiet', ...packages],
+          PIP_TIMEOUT_MS
+        )
+        if (pip.code !== 0) {
+          rmSync(dir, { recursive: true, force: true })
+          throw new PullError(pip.lastLine || `pip exited with ${pip.code}`)
+        }
+        writeFileSync(join(dir, '.installed'), new Date().toISOString())
+      }
+      if (req.oidc && !oidcInstalled(dir, req.oidc)) {
+        const pip = await run(
+          join(dir, 'bin', 'pip'),
+          ['install', '--disable-pip-version-check', '--quiet', req.oidc],
+          PIP_TIMEOUT_MS
+        )
+        if (pip.code !== 0) throw new PullError(pip.lastLine || `pip exited with ${pip.code}`)
+        writeFileSync(join(dir, '.installed-oidc'), req.oidc)
+      }
+      return dir
+    })
+  }
+}
+
+/** The marker holds the requirement that was installed. */
+function oidcInstalled(dir: string, requirement: string | undefined): boolean {
+  if (!requirement) return true
+  const marker = join(dir, '.installed-oidc')
+  return existsSync(marker) && readFileSync(marker, 'utf8').trim() === requirement
+}
+
+function healthDeadlineSeconds(startup: ContainerProbe | undefined): number {
+  if (!startup) return DEFAULT_HEALTH_DEADLINE_S
+  return (startup.initialDelaySeconds ?? 0) + (startup.periodSeconds ?? 10) * (startup.failureThreshold ?? 3)
+}
+
+/** `--host 0.0.0.0` / `--port <target>` inside a shell script (one argv element with spaces). */
+function listenInScript(s: string, targetPort: number, port: number): string {
+  if (!/\s/.test(s)) return s
+  return s
+    .replace(/(--host|-h)([ =])0\.0\.0\.0(?=\s|$)/g, '$1$2127.0.0.1')
+    .replace(new RegExp(`(--port|-p)([ =])${targetPort}(?=\\s|$)`, 'g'), `$1$2${port}`)
+}
+
+/** The same for separate argv elements (`--host`, `0.0.0.0` or `--host=0.0.0.0`). */
+function listenInArgs(args: string[], targetPort: number, port: number): string[] {
+  const out = [...args]
+  for (let i = 0; i < out.length; i++) {
+    const a = out[i] ?? ''
+    const next = out[i + 1]
+    if ((a === '--host' || a === '-h') && next === '0.0.0.0') out[i + 1] = '127.0.0.1'
+    else if ((a === '--port' || a === '-p') && next === String(targetPort)) out[i + 1] = String(port)
+    else if (a === '--host=0.0.0.0') out[i] = '--host=127.0.0.1'
+    else if (a === `--port=${targetPort}`) out[i] = `--port=${port}`
+  }
+  return out
+}
+
+/** The storage account of the first `wasbs://<container>@<account>.blob.core.windows.net` seen. */
+function wasbsAccount(texts: string[]): string | undefined {
+  for (const t of texts) {
+    const m = /wasbs:\/\/[^@\s/]+@([a-z0-9]{3,24})\.blob\.core\.windows\.net/i.exec(t)
+    if (m) return m[1]
+  }
+  return undefined
+}
+
+function postgresPassword(value: string): string | undefined {
+  if (!/^postgres(ql)?(\+\w+)?:\/\//i.test(value)) return undefined
+  try {
+    const password = new URL(value).password
+    return password ? decodeURIComponent(password) : undefined
+  } catch {
+    return undefined
+  }
+}
