@@ -112,7 +112,10 @@ async function main(): Promise<void> {
       proxy: proxy.url,
       blob: backends.blob ? { endpoint: backends.blob.endpoint } : null,
       postgres: Object.fromEntries(
-        Object.entries(backends.postgres?.info() ?? {}).map(([name, a]) => [name, { host: a.host, port: a.port }])
+        Object.entries(backends.postgres?.info() ?? {}).map(([name, a]) => [
+          name,
+          { host: a.host, port: a.port }
+        ])
       ),
       apps
     }
@@ -137,7 +140,12 @@ async function main(): Promise<void> {
   lro.settle()
   lro.resume()
   revisions.resume()
-  store.state.port = await listenOnPreferredPort('ARM', (p) => server.listen(p), config.port, store.state.port)
+  store.state.port = await listenOnPreferredPort(
+    'ARM',
+    (p) => server.listen(p),
+    config.port,
+    store.state.port
+  )
   store.commit()
 
   let stopping = false

@@ -6,6 +6,7 @@
 //
 //   npm run local [-- --stack NAME] [-- --time-scale X]
 import { spawn, spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { join, resolve } from 'node:path'
@@ -83,23 +84,37 @@ function runAction(inputs) {
   return { status: result.status, outputs }
 }
 
+// The MLflow admin password of this local stack: made once, kept in the state dir, never printed.
+const passwordFile = join(args.state, 'mlflow-admin-password')
+if (!existsSync(passwordFile))
+  writeFileSync(passwordFile, randomBytes(18).toString('base64url'), { mode: 0o600 })
+const adminPassword = readFileSync(passwordFile, 'utf8').trim()
+
 step(`Deploying stack '${args.stack}' with ${actionNode === node24 ? 'Node 24' : process.version}`)
-const deployed = runAction({ command: 'deploy', 'stack-name': args.stack, location: 'westeurope' })
+const deployed = runAction({
+  command: 'deploy',
+  'stack-name': args.stack,
+  location: 'westeurope',
+  'admin-password': adminPassword
+})
 if (deployed.status !== 0) {
   stop()
   process.exit(deployed.status ?? 1)
 }
 
 step('Smoke-testing the deployed MLflow (mlflow demo + REST round trip)')
-const smoke = runAction({ command: 'smoke-test', 'stack-name': args.stack })
+const smoke = runAction({ command: 'smoke-test', 'stack-name': args.stack, 'admin-password': adminPassword })
 if (smoke.status !== 0) {
   stop()
   process.exit(smoke.status ?? 1)
 }
 
 step('Done')
-console.log(`MLflow tracking URI (smoke test ${smoke.outputs['smoke-result']}): ${deployed.outputs['tracking-uri']}`)
+console.log(
+  `MLflow tracking URI (smoke test ${smoke.outputs['smoke-result']}): ${deployed.outputs['tracking-uri']}`
+)
 console.log(`Revision: ${deployed.outputs.revision}`)
+console.log(`Sign in as 'admin' with the password in ${passwordFile}`)
 if (args['keep-running']) {
   console.log(
     `To open it in a browser, use the local Azure's proxy ${ready.env.HTTPS_PROXY ?? ''} and trust ${ready.caCertPath}, e.g.\n` +

@@ -174,7 +174,9 @@ export class RevisionLifecycle {
         command: strings(container['command']),
         args: strings(container['args']),
         env,
-        targetPort: asNumber(objectAt(appSpec(app), 'properties', 'configuration', 'ingress')?.['targetPort']),
+        targetPort: asNumber(
+          objectAt(appSpec(app), 'properties', 'configuration', 'ingress')?.['targetPort']
+        ),
         probes: objectsOf(container['probes']).map((p) => ({
           type: asString(p['type']) ?? '',
           path: stringAt(p, 'httpGet', 'path'),

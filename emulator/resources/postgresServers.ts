@@ -351,7 +351,9 @@ export function registerPostgresServers(ctx: EmulatorContext, router: Router): v
     } else if (record.type === DATABASE_TYPE) {
       const server = ctx.store.get(parentId(record.id))
       if (!server) return
-      backend.dropDatabase(asString(server.body['name']) ?? '', asString(record.body['name']) ?? '').catch(() => {})
+      backend
+        .dropDatabase(asString(server.body['name']) ?? '', asString(record.body['name']) ?? '')
+        .catch(() => {})
     }
   })
 
@@ -387,7 +389,9 @@ function holdOnCluster(ctx: EmulatorContext, opId: string, record: ResourceRecor
       record.secrets['administratorLoginPassword'] ?? ''
     )
     .catch((err: unknown) => {
-      throw new Error(`The server '${name}' could not be started: ${err instanceof Error ? err.message : String(err)}`)
+      throw new Error(
+        `The server '${name}' could not be started: ${err instanceof Error ? err.message : String(err)}`
+      )
     })
   ctx.lro.hold(opId, work)
 }

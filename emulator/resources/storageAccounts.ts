@@ -224,7 +224,11 @@ export function registerStorageAccounts(ctx: EmulatorContext, router: Router): v
     if (blob) {
       for (const c of ctx.store.descendants(record.id, CONTAINER_TYPE)) {
         await blob
-          .deleteContainer(asString(record.body['name']) ?? '', record.secrets['key1'] ?? '', asString(c.body['name']) ?? '')
+          .deleteContainer(
+            asString(record.body['name']) ?? '',
+            record.secrets['key1'] ?? '',
+            asString(c.body['name']) ?? ''
+          )
           .catch(() => {})
       }
     }

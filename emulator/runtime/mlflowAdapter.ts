@@ -59,7 +59,8 @@ const PIP_TIMEOUT_MS = 20 * 60_000
 const LOCK_STALE_MS = 30 * 60_000
 const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 /** The machine's network settings a container on Azure would not need, but pip here does. */
-const PASSED_THROUGH = /^(PIP_\w+|SSL_CERT_FILE|SSL_CERT_DIR|REQUESTS_CA_BUNDLE|CURL_CA_BUNDLE|https?_proxy|no_proxy)$/i
+const PASSED_THROUGH =
+  /^(PIP_\w+|SSL_CERT_FILE|SSL_CERT_DIR|REQUESTS_CA_BUNDLE|CURL_CA_BUNDLE|https?_proxy|no_proxy)$/i
 
 export interface MlflowAdapterDeps {
   stateDir: string
@@ -172,7 +173,8 @@ export class MlflowAdapter implements ImageAdapter {
     const targetPort = container.targetPort ?? 5000
     const secrets = container.env.filter((e) => e.secret).map((e) => e.value)
     const env: Record<string, string> = {}
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && PASSED_THROUGH.test(k)) env[k] = v
+    for (const [k, v] of Object.entries(process.env))
+      if (v !== undefined && PASSED_THROUGH.test(k)) env[k] = v
     Object.assign(env, {
       PATH: `${join(venv, 'bin')}:${SYSTEM_PATH}`,
       VIRTUAL_ENV: venv,
