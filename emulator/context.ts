@@ -20,6 +20,8 @@ export interface EmulatorConfig {
   runtime: RuntimeKind
   unregistered: string[]
   takenNames: string[]
+  /** Operation kind → error code every operation of that kind fails with (`--fail-operations`). */
+  failOperations: Record<string, string>
 }
 
 export interface ProviderCheck {

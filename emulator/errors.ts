@@ -75,6 +75,14 @@ export function operationInProgress(path: string, origin = 'https://management.a
       `Cannot modify Container Apps environment ${env} because another operation is in progress.`
     )
   }
+  if (lower.includes('/microsoft.dbforpostgresql/flexibleservers/')) {
+    // Azure/azure-postgresql#134 (api 2025-08-01); 409 as for every "busy" conflict [status unverified].
+    const server = /\/flexibleservers\/([^/]+)/i.exec(path)?.[1] ?? name
+    return conflict(
+      'ServerIsBusy',
+      `Cannot complete operation while server '${server}' is busy processing another operation. Try again later.`
+    )
+  }
   if (lower.includes('/microsoft.network/')) {
     const sub = /\/subscriptions\/([^/]+)/i.exec(path)?.[1] ?? '00000000-0000-0000-0000-000000000000'
     return conflict(
@@ -86,5 +94,22 @@ export function operationInProgress(path: string, origin = 'https://management.a
   return conflict(
     'OperationInProgress',
     `An operation is currently in progress on resource '${name}'. Please retry the operation later.`
+  )
+}
+
+/**
+ * A resource keeps the region it was created in. ARM's words (azure-service-operator#784,
+ * azure-docs#70422); the status is not shown in those captures, 409 is what ARM uses for conflicts
+ * with existing state [unverified].
+ */
+export function invalidResourceLocation(
+  name: string,
+  existing: string,
+  resourceGroup: string,
+  requested: string
+): ArmError {
+  return conflict(
+    'InvalidResourceLocation',
+    `The resource '${name}' already exists in location '${existing}' in resource group '${resourceGroup}'. A resource with the same name cannot be created in location '${requested}'. Please select a new resource name.`
   )
 }

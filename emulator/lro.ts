@@ -29,6 +29,8 @@ export interface LroStart {
   durationMs: number
   result: OperationRecord['result']
   failOnCompletion: boolean
+  /** A failure that is not a passing fault: the operation ends Failed with this code. */
+  failWith?: string
   data?: JsonObject
 }
 
@@ -92,6 +94,7 @@ export class LroManager {
       endTime: now + Math.max(0, s.durationMs),
       status: 'InProgress',
       failOnCompletion: s.failOnCompletion,
+      ...(s.failWith ? { failWith: s.failWith } : {}),
       result: s.result,
       data: s.data ?? {}
     }
@@ -258,6 +261,12 @@ export class LroManager {
     if (hold?.error) {
       op.status = 'Failed'
       op.error = hold.error
+    } else if (op.failWith) {
+      op.status = 'Failed'
+      op.error = {
+        code: op.failWith,
+        message: `The operation '${op.kind}' failed: ${op.failWith} (set by --fail-operations).`
+      }
     } else if (op.failOnCompletion) {
       op.status = 'Failed'
       op.error = {

@@ -53,6 +53,7 @@ export interface OperationRecord {
   status: OperationStatus
   /** Decided when the operation starts (seeded `lro-fail`), applied when it ends. */
   failOnCompletion: boolean
+  failWith?: string
   error?: { code: string; message: string }
   /** What the Location URL answers once done: the resource (200), nothing (204), or an empty 200. */
   result: 'resource' | 'noContent' | 'emptyOk'

@@ -1,8 +1,15 @@
 /** Small helpers every resource module uses: lookups with ARM's 404s, locks, envelopes, LRO starts. */
 import { randomUUID } from 'node:crypto'
 import type { EmulatorContext } from '../context.js'
-import { locationRequired, operationInProgress, resourceNotFound, invalidRequestContent } from '../errors.js'
-import { resourceGroupId } from '../ids.js'
+import {
+  invalidRequestContent,
+  invalidResourceLocation,
+  locationRequired,
+  operationInProgress,
+  resourceNotFound
+} from '../errors.js'
+import { findRegion, locationAsAnswered, locationNotAvailable, sameRegion } from '../regions.js'
+import { parseResourceId, resourceGroupId } from '../ids.js'
 import { asObject, asString, clone, isObject, type JsonObject, type JsonValue } from '../json.js'
 import type { LroShape } from '../lro.js'
 import { param, type ArmRequest, type ArmResponse } from '../router.js'
@@ -39,10 +46,24 @@ export function requireBody(req: ArmRequest): JsonObject {
   return req.body
 }
 
-export function requireLocation(body: JsonObject): string {
-  const location = asString(body['location'])
-  if (!location) throw locationRequired()
-  return location
+/**
+ * The `location` of a PUT body as the RP of `type` stores and answers it: a known region (in either
+ * form), the same region as the existing resource's, written as that RP writes it.
+ */
+export function resolveLocation(body: JsonObject, type: string, existing?: ResourceRecord): string {
+  const given = asString(body['location'])
+  if (!given) throw locationRequired()
+  const region = findRegion(given)
+  if (!region) throw locationNotAvailable(given, type)
+  if (existing) {
+    const current = asString(existing.body['location']) ?? ''
+    if (!sameRegion(current, given)) {
+      const name = asString(existing.body['name']) ?? ''
+      const rg = parseResourceId(existing.id)?.resourceGroup ?? ''
+      throw invalidResourceLocation(name, findRegion(current)?.name ?? current, rg, given)
+    }
+  }
+  return locationAsAnswered(type, region.name)
 }
 
 export function propertiesOf(body: JsonObject | undefined): JsonObject {
@@ -92,7 +113,8 @@ export function startLro(
     apiVersion: req.apiVersion,
     subscriptionId: subscriptionOf(req),
     method: req.method,
-    failOnCompletion: req.failLro
+    failOnCompletion: req.failLro,
+    ...(ctx.config.failOperations[options.kind] ? { failWith: ctx.config.failOperations[options.kind] } : {})
   })
 }
 

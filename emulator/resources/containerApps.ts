@@ -6,7 +6,7 @@
  * reveals them.
  */
 import type { EmulatorContext } from '../context.js'
-import { badRequest } from '../errors.js'
+import { badRequest, operationInProgress } from '../errors.js'
 import { providerResourceId } from '../ids.js'
 import {
   asString,
@@ -28,13 +28,14 @@ import {
   listAnswer,
   newRecord,
   requireBody,
-  requireLocation,
+  resolveLocation,
   requireRecord,
   resourceGroupName,
   startLro,
   subscriptionOf
 } from './common.js'
 import { RevisionLifecycle } from './containerAppRevisions.js'
+import { validateContainers } from './containerTemplate.js'
 import { APP_TYPE, appSpec, appState, environmentIdOf, renderApp, setAppState } from './containerAppView.js'
 
 const NS = 'Microsoft.App'
@@ -100,8 +101,9 @@ function validate(
   desired: JsonObject,
   existing: ResourceRecord | undefined
 ): Validated {
-  const location = requireLocation(desired)
+  const location = resolveLocation(desired, APP_TYPE, existing)
   const clean = without(desired, READ_ONLY)
+  clean['location'] = location
   const props = objectAt(clean, 'properties') ?? {}
   const envId = environmentIdOf(desired)
   if (!envId) {
@@ -115,12 +117,14 @@ function validate(
     throw badRequest('ManagedEnvironmentNotFound', `The managed environment '${envId}' was not found.`)
   }
   const envState = stringAt(env.body, 'properties', 'provisioningState')
-  if (envState !== 'Succeeded') {
+  if (envState === 'Failed' || envState === 'Canceled' || envState === 'UpgradeFailed') {
+    // microsoft/azure-container-apps#868, #1208, #1778.
     throw badRequest(
-      'ManagedEnvironmentNotReady',
-      `The managed environment '${asString(env.body['name'])}' is in provisioning state '${envState}'; it must be Succeeded before apps can be deployed to it.`
+      'ManagedEnvironmentNotProvisioned',
+      `The environment '${env.id}' has not been provisioned successfully.`
     )
   }
+  if (envState !== 'Succeeded') throw operationInProgress(env.id)
   props['environmentId'] = env.id
 
   const configuration = objectAt(props, 'configuration') ?? {}
@@ -153,6 +157,7 @@ function validate(
       'properties.template.containers must contain at least one container.'
     )
   }
+  validateContainers(template, asString(props['workloadProfileName']))
   for (const container of containers) {
     for (const env of objectsOf(container['env'])) {
       const ref = asString(env['secretRef'])

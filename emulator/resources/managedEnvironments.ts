@@ -29,7 +29,7 @@ import {
   newRecord,
   propertiesOf,
   requireBody,
-  requireLocation,
+  resolveLocation,
   requireRecord,
   resourceGroupName,
   startLro,
@@ -131,12 +131,23 @@ export function registerManagedEnvironments(ctx: EmulatorContext, router: Router
 
   /** Applies a full desired body (PUT, or PATCH merged onto the current one) and starts the LRO. */
   const write = (req: ArmRequest, id: string, name: string, body: JsonObject, existing?: ResourceRecord) => {
-    const location = requireLocation(body)
+    const location = resolveLocation(body, ENVIRONMENT_TYPE, existing)
     const props = propertiesOf(body)
     const oldSubnet = stringAt(existing?.body, 'properties', 'vnetConfiguration', 'infrastructureSubnetId')
     const newSubnet = stringAt(props, 'vnetConfiguration', 'infrastructureSubnetId')
+    // vnetConfiguration is create-only (spec: x-ms-mutability create, read). The service has been
+    // seen to ignore a change silently (microsoft/azure-container-apps#851); we refuse it, stricter,
+    // so a change that would never take effect cannot look applied.
     if (existing && (oldSubnet ?? '').toLowerCase() !== (newSubnet ?? '').toLowerCase()) {
       invalidNetwork('The infrastructure subnet of an existing environment cannot be changed.')
+    }
+    const oldInternal =
+      asBoolean(objectAt(existing?.body, 'properties', 'vnetConfiguration')?.['internal']) ?? false
+    const newInternal = asBoolean(objectAt(props, 'vnetConfiguration')?.['internal']) ?? false
+    if (existing && oldInternal !== newInternal) {
+      invalidNetwork(
+        `An existing environment cannot change from ${oldInternal ? 'internal' : 'external'} to ${newInternal ? 'internal' : 'external'}.`
+      )
     }
     validateSubnet(ctx, id, props)
     validateLogs(ctx, props)
@@ -258,7 +269,11 @@ export function registerManagedEnvironments(ctx: EmulatorContext, router: Router
 
   ctx.lro.onComplete('managedEnvironments.put', (op) => {
     const record = ctx.store.get(op.resourceId)
-    if (record) setState(record, op.status === 'Succeeded' ? 'Succeeded' : 'Failed')
+    if (!record) return
+    setState(record, op.status === 'Succeeded' ? 'Succeeded' : 'Failed')
+    // A read-only string: null when fine, the failure's text when not (spec; azure-container-apps#451).
+    const props = objectAt(record.body, 'properties')
+    if (props) props['deploymentErrors'] = op.status === 'Succeeded' ? null : (op.error?.message ?? 'Failed')
   })
   ctx.lro.onComplete('managedEnvironments.delete', (op) => {
     const record = ctx.store.get(op.resourceId)

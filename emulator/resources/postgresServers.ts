@@ -18,7 +18,7 @@ import {
   newRecord,
   propertiesOf,
   requireBody,
-  requireLocation,
+  resolveLocation,
   requireRecord,
   resourceGroupName,
   startLro,
@@ -50,6 +50,72 @@ const LRO = { namespace: NS, statusSegment: 'azureAsyncOperation', resultSegment
 
 /** The password never comes back; everything else the client wrote does. */
 const WRITE_ONLY = ['properties.administratorLoginPassword']
+
+/**
+ * What an update may not change on an existing server. Each refusal is made before anything is
+ * stored, so nothing half-applies.
+ * - `version`: only an in-place major upgrade changes it — a PATCH with `createMode: "Update"` and
+ *   a newer version (spec example `ServersUpdateWithMajorVersionUpgrade.json`); anything else is
+ *   refused with 400 `ParameterOutOfRange` as the service words it (terraform-provider-azurerm#25344).
+ * - `administratorLogin`: "cannot be changed for the rest of the life of a server" (spec).
+ * - delegated subnet: "you can't move it to another virtual network or subnet" (azure-docs
+ *   concepts-networking-private). The spec lets an update change the private DNS zone; we refuse
+ *   that too, stricter than Azure, as the action never does it on purpose.
+ * - storage: "can only be scaled up, not down" (azure-docs#36037).
+ * The codes of the last three are not documented [unverified]: the names below say what happened.
+ */
+function assertMutable(
+  existing: ResourceRecord,
+  props: JsonObject,
+  how: { patch: boolean; createMode?: string }
+): void {
+  const name = asString(existing.body['name']) ?? ''
+  const current = objectAt(existing.body, 'properties') ?? {}
+  const version = asString(props['version'])
+  const oldVersion = asString(current['version']) ?? ''
+  if (version !== undefined && version !== oldVersion) {
+    const upgrade = how.patch && how.createMode?.toLowerCase() === 'update'
+    const allowed = upgrade
+      ? Object.keys(MINOR_VERSIONS).filter((v) => Number(v) > Number(oldVersion))
+      : [oldVersion]
+    if (!allowed.includes(version)) {
+      throw badRequest(
+        'ParameterOutOfRange',
+        `The value of the 'Version' should be in: [${allowed.join(',')}]. Verify that the specified parameter value is correct.`
+      )
+    }
+  }
+  const login = asString(props['administratorLogin'])
+  if (login !== undefined && login !== asString(current['administratorLogin'])) {
+    throw badRequest(
+      'AdministratorLoginCannotBeChanged',
+      `The administrator login of server '${name}' is '${asString(current['administratorLogin'])}' and cannot be changed.`
+    )
+  }
+  const network = objectAt(props, 'network')
+  const oldNetwork = objectAt(current, 'network')
+  for (const [field, what] of [
+    ['delegatedSubnetResourceId', 'delegated subnet'],
+    ['privateDnsZoneArmResourceId', 'private DNS zone']
+  ] as const) {
+    const next = asString(network?.[field])
+    const before = asString(oldNetwork?.[field])
+    if (next !== undefined && idKey(next) !== idKey(before ?? '')) {
+      throw badRequest(
+        'NetworkSettingsCannotBeChanged',
+        `The ${what} of server '${name}' cannot be changed after it was created (network.${field}).`
+      )
+    }
+  }
+  const size = objectAt(props, 'storage')?.['storageSizeGB']
+  const oldSize = objectAt(current, 'storage')?.['storageSizeGB']
+  if (typeof size === 'number' && typeof oldSize === 'number' && size < oldSize) {
+    throw badRequest(
+      'StorageSizeCannotBeDecreased',
+      `The storage of server '${name}' is ${oldSize} GB and can only grow; ${size} GB was asked for.`
+    )
+  }
+}
 
 /** Private-access rules: the checks the service makes before it accepts a VNet-integrated server. */
 function validateNetwork(ctx: EmulatorContext, network: JsonObject | undefined): void {
@@ -176,8 +242,8 @@ export function registerPostgresServers(ctx: EmulatorContext, router: Router): v
         )
       }
       const body = requireBody(req)
-      const location = requireLocation(body)
       const id = serverId(req)
+      const location = resolveLocation(body, POSTGRES_SERVER_TYPE, ctx.store.get(id))
       if (globallyTaken(ctx, POSTGRES_SERVER_TYPE, name, id)) {
         throw conflict(
           'ServerNameAlreadyExists',
@@ -189,15 +255,22 @@ export function registerPostgresServers(ctx: EmulatorContext, router: Router): v
       const props = propertiesOf(body)
       const password = asString(props['administratorLoginPassword'])
       if (!existing) {
-        if (!asString(props['administratorLogin']) || !password) {
-          throw badRequest(
-            'AdministratorLoginPasswordRequired',
-            'administratorLogin and administratorLoginPassword are required when creating a server.'
-          )
+        // The service's words (MicrosoftLearning/mslearn-azure-ai#230).
+        for (const [field, value] of [
+          ['AdministratorLogin', asString(props['administratorLogin'])],
+          ['AdministratorLoginPassword', password]
+        ] as const) {
+          if (!value) {
+            throw badRequest(
+              'MissingRequiredParameter',
+              `Parameter '${field}' must be specified. This parameter cannot be NULL or empty.`
+            )
+          }
         }
         validateNetwork(ctx, objectAt(props, 'network'))
       } else {
-        // Network placement is fixed at creation; an update keeps it whatever the body says.
+        assertMutable(existing, props, { patch: false, createMode: asString(props['createMode']) })
+        // What an update leaves out (a server's placement) stays as it was.
         const kept = objectAt(existing.body, 'properties', 'network')
         if (kept) ensureObject(body, 'properties')['network'] = kept
       }
@@ -222,8 +295,10 @@ export function registerPostgresServers(ctx: EmulatorContext, router: Router): v
     const record = requireRecord(ctx, serverId(req), resourceGroupName(ctx, req))
     assertIdle(ctx, req, record.id)
     const body = requireBody(req)
+    const patchProps = propertiesOf(body)
+    assertMutable(record, patchProps, { patch: true, createMode: asString(patchProps['createMode']) })
     const password = stringAt(body, 'properties', 'administratorLoginPassword')
-    const patch = without(body, [...WRITE_ONLY, 'properties.network'])
+    const patch = without(body, [...WRITE_ONLY, 'properties.network', 'properties.createMode'])
     const merged = mergePatch(record.body, patch) as JsonObject
     record.body = merged
     if (password) record.secrets['administratorLoginPassword'] = password

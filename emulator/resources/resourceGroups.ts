@@ -9,7 +9,9 @@ import { RESOURCE_GROUP_TYPE, resourceGroupId } from '../ids.js'
 import { asObject, asString, stringAt, type JsonObject } from '../json.js'
 import { SUBSCRIPTION_RESULTS } from '../lro.js'
 import { param, type ArmRequest, type ArmResponse, type Router } from '../router.js'
-import { newRecord, requireBody, requireLocation, startLro, subscriptionOf, tagsOf } from './common.js'
+import { newRecord, requireBody, startLro, subscriptionOf, tagsOf } from './common.js'
+import { findRegion, regionNames, sameRegion } from '../regions.js'
+import { locationRequired } from '../errors.js'
 
 const RG_NAME = /^[-\w._()]{1,90}$/u
 
@@ -33,7 +35,18 @@ export function registerResourceGroups(ctx: EmulatorContext, router: Router): vo
         )
       }
       const body = requireBody(req)
-      const location = requireLocation(body)
+      const given = asString(body['location'])
+      if (!given) throw locationRequired()
+      const region = findRegion(given)
+      if (!region) {
+        // cloud-barista/cb-spider#527
+        throw badRequest(
+          'LocationNotAvailableForResourceGroup',
+          `The provided location '${given}' is not available for resource group. List of available regions is '${regionNames().join(',')}'.`
+        )
+      }
+      // Resource groups answer the name, not the display name (vscode-azurefunctions#889).
+      const location = region.name
       const existing = lookup(req)
       if (existing) {
         const state = stringAt(existing.body, 'properties', 'provisioningState')
@@ -44,10 +57,11 @@ export function registerResourceGroups(ctx: EmulatorContext, router: Router): vo
           )
         }
         const current = asString(existing.body['location']) ?? ''
-        if (normalize(current) !== normalize(location)) {
+        if (!sameRegion(current, location)) {
+          // 409, the requested value echoed as sent (microsoft/bedrock#100, vscode-azurefunctions#889).
           throw conflict(
             'InvalidResourceGroupLocation',
-            `Invalid resource group location '${location}'. The Resource group already exists in location '${current}'.`
+            `Invalid resource group location '${given}'. The Resource group already exists in location '${current}'.`
           )
         }
         existing.body['tags'] = tagsOf(body)
@@ -164,8 +178,6 @@ export function registerResourceGroups(ctx: EmulatorContext, router: Router): vo
     ctx.store.removeTree(record.id)
   })
 }
-
-const normalize = (location: string): string => location.toLowerCase().replace(/\s+/g, '')
 
 /**
  * The `$filter` forms ARM supports on resource-group lists: `tagName eq 'k'` optionally followed

@@ -21,7 +21,7 @@ import {
   newRecord,
   propertiesOf,
   requireBody,
-  requireLocation,
+  resolveLocation,
   requireRecord,
   resourceGroupName,
   startLro,
@@ -122,8 +122,8 @@ export function registerStorageAccounts(ctx: EmulatorContext, router: Router): v
       const name = param(req, 'account')
       if (!ACCOUNT_NAME.test(name)) accountNameInvalid(name)
       const body = requireBody(req)
-      const location = requireLocation(body)
       const id = accountId(req)
+      const location = resolveLocation(body, STORAGE_TYPE, ctx.store.get(id))
       if (globallyTaken(ctx, STORAGE_TYPE, name, id)) {
         throw conflict('StorageAccountAlreadyTaken', `The storage account named ${name} is already taken.`)
       }

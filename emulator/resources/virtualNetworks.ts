@@ -30,7 +30,7 @@ import {
   newRecord,
   propertiesOf,
   requireBody,
-  requireLocation,
+  resolveLocation,
   requireRecord,
   resourceGroupName,
   startLro,
@@ -197,20 +197,32 @@ function inUse(ctx: EmulatorContext, subnetId: string, name: string): void {
   }
 }
 
-/** An in-use subnet may not change range or delegation under its users. */
+/**
+ * An in-use subnet may not change range or delegation under its users: 400
+ * `InUseSubnetCannotBeUpdated` (terraform-provider-azurerm#7687) and
+ * `SubnetDelegationsCannotChangeWhenSubnetUsedByResource` (azure-docs#39112), in the service's words.
+ */
 function assertUnchangedInUse(ctx: EmulatorContext, before: JsonObject, after: JsonObject): void {
   const id = asString(before['id']) ?? ''
-  if (subnetUsers(ctx, id).length === 0) return
-  const same =
-    subnetPrefix(before) === subnetPrefix(after) &&
-    jsonEqual(
-      delegationServices(before).map((s) => s.toLowerCase()),
-      delegationServices(after).map((s) => s.toLowerCase())
-    )
-  if (!same) {
+  const users = subnetUsers(ctx, id)
+  if (users.length === 0) return
+  if (subnetPrefix(before) !== subnetPrefix(after)) {
     throw badRequest(
       'InUseSubnetCannotBeUpdated',
-      `Subnet ${asString(before['name'])} is in use by ${subnetUsers(ctx, id)[0]} and its address range or delegations cannot be changed.`
+      `Subnet ${asString(before['name'])} is in use and cannot be updated.`
+    )
+  }
+  const from = delegationServices(before)
+  const to = delegationServices(after)
+  if (
+    !jsonEqual(
+      from.map((s) => s.toLowerCase()),
+      to.map((s) => s.toLowerCase())
+    )
+  ) {
+    throw badRequest(
+      'SubnetDelegationsCannotChangeWhenSubnetUsedByResource',
+      `Delegations of subnet ${id} cannot be changed from [${from.join(',')}] to [${to.join(',')}] because it is being used by the resource ${users[0]}.`
     )
   }
 }
@@ -258,9 +270,9 @@ export function registerVirtualNetworks(ctx: EmulatorContext, router: Router): v
       const name = param(req, 'vnet')
       if (!VNET_NAME.test(name)) invalidName(name, 64)
       const body = requireBody(req)
-      const location = requireLocation(body)
       const id = vnetId(req)
       const existing = ctx.store.get(id)
+      const location = resolveLocation(body, VNET_TYPE, existing)
       assertIdle(ctx, req, id)
       const props = propertiesOf(body)
       const space = addressSpace(name, props)
@@ -317,8 +329,12 @@ export function registerVirtualNetworks(ctx: EmulatorContext, router: Router): v
 
   router.add('PATCH', `${BASE}/{vnet}`, (req): ArmResponse => {
     const record = requireRecord(ctx, vnetId(req), resourceGroupName(ctx, req))
+    // UpdateTags is synchronous, but like every write it waits for no one: a running operation on
+    // the VNet (a subnet write) makes it 409 AnotherOperationInProgress.
+    assertIdle(ctx, req, record.id)
     const body = requireBody(req)
     if (body['tags'] !== undefined) record.body['tags'] = tagsOf(body)
+    record.body['etag'] = etag()
     return { status: 200, body: record.body }
   })
 

@@ -19,7 +19,7 @@ import {
   newRecord,
   propertiesOf,
   requireBody,
-  requireLocation,
+  resolveLocation,
   requireRecord,
   resourceGroupName,
   startLro,
@@ -67,9 +67,9 @@ export function registerWorkspaces(ctx: EmulatorContext, router: Router): void {
         )
       }
       const body = requireBody(req)
-      const location = requireLocation(body)
       const id = wsId(req)
       const existing = ctx.store.get(id)
+      const location = resolveLocation(body, WORKSPACE_TYPE, existing)
       assertIdle(ctx, req, id)
       const props = propertiesOf(body)
       const now = iso(ctx.now())

@@ -26,6 +26,8 @@ export interface EmulatorOptions {
   runtime?: 'standin' | 'mlflow'
   unregistered?: string[]
   takenNames?: string[]
+  /** Operation kind → error code, e.g. `{ 'postgresServers.put': 'QuotaExceeded' }`. */
+  failOperations?: Record<string, string>
   port?: number
 }
 
@@ -147,6 +149,8 @@ function argsFor(stateDir: string, o: EmulatorOptions): string[] {
   if (o.runtime) args.push('--runtime', o.runtime)
   if (o.unregistered?.length) args.push('--unregistered', o.unregistered.join(','))
   if (o.takenNames?.length) args.push('--taken-names', o.takenNames.join(','))
+  const failures = Object.entries(o.failOperations ?? {})
+  if (failures.length) args.push('--fail-operations', failures.map(([k, v]) => `${k}=${v}`).join(','))
   return args
 }
 
