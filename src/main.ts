@@ -11,7 +11,7 @@ import { deploy } from './commands/deploy.js'
 import { destroy } from './commands/destroy.js'
 import type { Log } from './commands/log.js'
 import { ADMIN_USERNAME, SECRET_INPUTS } from './config/auth.js'
-import { parseInputs, type Config, type Command } from './config/inputs.js'
+import { parseInputs, trackingUriSecret, type Config, type Command } from './config/inputs.js'
 import { smokeTest } from './commands/smokeTest.js'
 import { deploySummary, destroySummary, smokeSummary } from './report/summary.js'
 
@@ -48,12 +48,21 @@ function connect(config: Config, env: NodeJS.ProcessEnv): AzurePort {
     pollIntervalMs: config.azure.pollIntervalMs,
     userAgentPrefix: 'mlflow-azure-action',
     retry: {
+      deadlineMs: config.command === 'smoke-test' ? config.timeoutMs : config.waitTimeoutMs,
       onRetry: (info) =>
         actionsLog.info(
           `Retrying ${info.label} (attempt ${info.attempt + 1}) after: ${describeAzureError(info.error)}`
         )
     }
   })
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text
+  }
 }
 
 async function writeSummary(markdown: string): Promise<void> {
@@ -65,6 +74,11 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   try {
     // Secret inputs are masked before anything, even an input error, could print them.
     for (const name of SECRET_INPUTS) actionsLog.mask(core.getInput(name))
+    const uriSecret = trackingUriSecret(core.getInput('tracking-uri'))
+    if (uriSecret) {
+      actionsLog.mask(uriSecret)
+      actionsLog.mask(safeDecode(uriSecret))
+    }
     const config = parseInputs((name) => core.getInput(name), env)
     // Built on demand: a smoke test of a given URL needs no Azure sign-in at all.
     const azure = (): AzurePort => connect(config, env)
@@ -74,9 +88,9 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       'smoke-test': async () => {
         if (config.command !== 'smoke-test') return
         const port = config.trackingUri ? undefined : azure()
-        const credentials = config.adminPassword
-          ? { username: ADMIN_USERNAME, password: config.adminPassword }
-          : undefined
+        const credentials =
+          config.credentials ??
+          (config.adminPassword ? { username: ADMIN_USERNAME, password: config.adminPassword } : undefined)
         const result = await smokeTest(config, { log: actionsLog, env, port, credentials })
         core.setOutput('tracking-uri', result.trackingUri)
         core.setOutput('smoke-result', result.passed ? 'passed' : 'failed')
@@ -95,7 +109,8 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     }
     await commands[config.command]()
   } catch (error) {
-    core.setFailed(error instanceof Error ? error.message : String(error))
+    // Azure's code leads the message (`InternalServerError: …`), so the cause is searchable.
+    core.setFailed(describeAzureError(error))
   }
 }
 

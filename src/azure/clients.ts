@@ -53,8 +53,10 @@ export function pipelineOptions(
 } {
   return {
     endpoint: opts.endpoint.replace(/\/+$/, ''),
+    // The pipeline's retries of 429/503/5xx/dropped connections; the action adds none of its own
+    // for those (see retry.ts). 3 is the SDK's default count.
     retryOptions: {
-      maxRetries: 5,
+      maxRetries: 3,
       retryDelayInMs: clamp(opts.pollIntervalMs, 50, 1000),
       maxRetryDelayInMs: 30_000
     },

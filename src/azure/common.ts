@@ -3,6 +3,15 @@ import type { ResourceAddress } from './port.js'
 import type { Tags } from '../stack/specs.js'
 import { isNotFound } from './errors.js'
 
+/**
+ * A region as the action names it (`westeurope`). Microsoft.App and PostgreSQL answer the display
+ * name (`West Europe`) where the action sent the name, so every location read back is normalized
+ * before it is compared; otherwise each run would plan a location change.
+ */
+export function normalizeLocation(location: string | undefined): string {
+  return (location ?? '').toLowerCase().replace(/[\s_-]+/g, '')
+}
+
 /** A copy of the tags with a stable key order; missing tags read back as `{}`. */
 export function normalizeTags(tags: Record<string, string> | undefined | null): Tags {
   const out: Tags = {}

@@ -21,8 +21,16 @@ import type {
   Probe,
   SecretSpec
 } from '../stack/specs.js'
+import { sortSecrets } from '../stack/mlflowContainer.js'
 import type { AzureClients } from './clients.js'
-import { deleteIgnoringNotFound, getOrUndefined, lro, normalizeTags, tagsForArm } from './common.js'
+import {
+  deleteIgnoringNotFound,
+  getOrUndefined,
+  lro,
+  normalizeLocation,
+  normalizeTags,
+  tagsForArm
+} from './common.js'
 import type { Observed, ResourceAddress, ResourceHandler, RevisionState } from './port.js'
 
 function envToArm(e: EnvVar): EnvironmentVar {
@@ -37,6 +45,7 @@ function probeToArm(p: Probe): ContainerAppProbe {
     httpGet: { path: p.path, port: p.port },
     initialDelaySeconds: p.initialDelaySeconds,
     periodSeconds: p.periodSeconds,
+    timeoutSeconds: p.timeoutSeconds,
     failureThreshold: p.failureThreshold
   }
 }
@@ -51,10 +60,6 @@ function containerToArm(c: ContainerSpec): Container {
     resources: { cpu: c.cpu, memory: c.memory },
     ...(c.probes.length ? { probes: c.probes.map(probeToArm) } : {})
   }
-}
-
-export function sortSecrets(secrets: SecretSpec[]): SecretSpec[] {
-  return [...secrets].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
 }
 
 export function toArm(spec: ContainerAppSpec): ContainerApp {
@@ -102,6 +107,8 @@ function probeFromArm(p: ContainerAppProbe): Probe {
     port: p.httpGet?.port ?? p.tcpSocket?.port ?? 0,
     initialDelaySeconds: p.initialDelaySeconds ?? 0,
     periodSeconds: p.periodSeconds ?? 10,
+    // The service's defaults, so an unset value compares equal to the default it stands for.
+    timeoutSeconds: p.timeoutSeconds ?? 1,
     failureThreshold: p.failureThreshold ?? 3
   }
 }
@@ -161,7 +168,7 @@ export function fromArm(app: ContainerApp, extras: ContainerAppExtras = {}): Obs
     name: app.name ?? extras.address?.name ?? '',
     provisioningState: app.provisioningState,
     spec: {
-      location: app.location,
+      location: normalizeLocation(app.location),
       tags: normalizeTags(app.tags),
       environmentId: app.environmentId ?? app.managedEnvironmentId ?? '',
       activeRevisionsMode: revisionsModeFromArm(app.configuration?.activeRevisionsMode),

@@ -1,6 +1,7 @@
 /**
  * The Azure port on the `@azure/arm-*` clients: one handler per resource kind plus the extra
- * operations, every call wrapped in the action-level retry (`withRetry`).
+ * operations, every call wrapped in the action-level retry (`withRetry`), which adds to the SDK
+ * pipeline's own retries only what the pipeline does not retry.
  */
 import type { TokenCredential } from '@azure/identity'
 import type { ResourceKind } from '../stack/specs.js'
@@ -20,6 +21,7 @@ import { resourceGroupHandler } from './resourceGroups.js'
 import { withRetry } from './retry.js'
 import type { RetryInfo } from './retry.js'
 import { listKeys, regenerateKey, storageAccountHandler } from './storageAccounts.js'
+import { subnetHandler } from './subnets.js'
 import { virtualNetworkHandler } from './virtualNetworks.js'
 
 export type { AzureClients, ClientOptions } from './clients.js'
@@ -31,13 +33,16 @@ export { isRetryable, retryReason, withRetry } from './retry.js'
 export type { RetryInfo, RetryOptions } from './retry.js'
 export type * from './port.js'
 
+/** The action-level retry of busy conflicts and transient operation failures (see `retry.ts`). */
 export interface RetryPolicy {
-  /** Total attempts per call, including the first; default 5. */
+  /** Total attempts per call, including the first; default 6. */
   attempts?: number
   /** First backoff delay (ms); default `clamp(pollIntervalMs, 50, 5000)`. */
   baseDelayMs?: number
-  /** Largest single backoff delay (ms); default 60 s. */
+  /** Largest single backoff delay (ms); default 30 s. */
   maxDelayMs?: number
+  /** No retry starts later than this after a call began (ms); default 20 minutes. */
+  deadlineMs?: number
   /** Called before each retry, e.g. to log `describeAzureError(info.error)`. */
   onRetry?: (info: RetryInfo) => void
 }
@@ -77,6 +82,7 @@ export function createAzurePortFromClients(clients: AzureClients, retry: RetryPo
       baseDelayMs,
       ...(retry.attempts !== undefined ? { attempts: retry.attempts } : {}),
       ...(retry.maxDelayMs !== undefined ? { maxDelayMs: retry.maxDelayMs } : {}),
+      ...(retry.deadlineMs !== undefined ? { deadlineMs: retry.deadlineMs } : {}),
       ...(retry.onRetry !== undefined ? { onRetry: retry.onRetry } : {})
     })
 
@@ -95,6 +101,7 @@ export function createAzurePortFromClients(clients: AzureClients, retry: RetryPo
   const handlers: Handlers = {
     resourceGroup: wrap(resourceGroupHandler(clients)),
     virtualNetwork: wrap(virtualNetworkHandler(clients)),
+    subnet: wrap(subnetHandler(clients)),
     privateDnsZone: wrap(privateDnsZoneHandler(clients)),
     privateDnsLink: wrap(privateDnsLinkHandler(clients)),
     logAnalytics: wrap(logAnalyticsHandler(clients)),

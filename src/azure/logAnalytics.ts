@@ -2,7 +2,14 @@
 import type { Workspace } from '@azure/arm-operationalinsights'
 import type { LogAnalyticsSpec } from '../stack/specs.js'
 import type { AzureClients } from './clients.js'
-import { deleteIgnoringNotFound, getOrUndefined, lro, normalizeTags, tagsForArm } from './common.js'
+import {
+  deleteIgnoringNotFound,
+  getOrUndefined,
+  lro,
+  normalizeLocation,
+  normalizeTags,
+  tagsForArm
+} from './common.js'
 import type { Observed, ResourceAddress, ResourceHandler } from './port.js'
 
 export function toArm(spec: LogAnalyticsSpec): Workspace {
@@ -21,7 +28,7 @@ export function fromArm(ws: Workspace, address?: ResourceAddress): Observed<'log
     name: ws.name ?? address?.name ?? '',
     provisioningState: ws.provisioningState,
     spec: {
-      location: ws.location,
+      location: normalizeLocation(ws.location),
       tags: normalizeTags(ws.tags),
       sku: ws.sku?.name ?? '',
       retentionInDays: ws.retentionInDays ?? 30

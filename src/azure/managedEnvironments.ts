@@ -5,7 +5,14 @@
 import type { ManagedEnvironment } from '@azure/arm-appcontainers'
 import type { ManagedEnvironmentSpec } from '../stack/specs.js'
 import type { AzureClients } from './clients.js'
-import { deleteIgnoringNotFound, getOrUndefined, lro, normalizeTags, tagsForArm } from './common.js'
+import {
+  deleteIgnoringNotFound,
+  getOrUndefined,
+  lro,
+  normalizeLocation,
+  normalizeTags,
+  tagsForArm
+} from './common.js'
 import type { Observed, ResourceAddress, ResourceHandler } from './port.js'
 
 export const CONSUMPTION_PROFILE = { name: 'Consumption', workloadProfileType: 'Consumption' } as const
@@ -32,8 +39,9 @@ export function fromArm(env: ManagedEnvironment, address?: ResourceAddress): Obs
     id: env.id ?? '',
     name: env.name ?? address?.name ?? '',
     provisioningState: env.provisioningState,
+    ...(env.deploymentErrors ? { statusDetail: env.deploymentErrors } : {}),
     spec: {
-      location: env.location,
+      location: normalizeLocation(env.location),
       tags: normalizeTags(env.tags),
       infrastructureSubnetId: env.vnetConfiguration?.infrastructureSubnetId ?? '',
       internal: env.vnetConfiguration?.internal ?? false,

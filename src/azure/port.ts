@@ -15,6 +15,7 @@ export interface ResourceAddress {
 export interface OutputsByKind {
   resourceGroup: { tags: Tags }
   virtualNetwork: Record<string, never>
+  subnet: Record<string, never>
   privateDnsZone: Record<string, never>
   privateDnsLink: Record<string, never>
   logAnalytics: { customerId: string }
@@ -38,6 +39,8 @@ export interface Observed<K extends ResourceKind> {
   name: string
   /** ARM `provisioningState` (or postgres `state`); undefined when the service reports none. */
   provisioningState?: string
+  /** The service's own words on the resource's state, e.g. an environment's deployment errors. */
+  statusDetail?: string
   spec: SpecByKind[K]
   outputs: OutputsByKind[K]
 }

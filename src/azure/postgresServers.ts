@@ -5,7 +5,14 @@
 import type { Server } from '@azure/arm-postgresql-flexible'
 import type { PostgresServerSpec } from '../stack/specs.js'
 import type { AzureClients } from './clients.js'
-import { deleteIgnoringNotFound, getOrUndefined, lro, normalizeTags, tagsForArm } from './common.js'
+import {
+  deleteIgnoringNotFound,
+  getOrUndefined,
+  lro,
+  normalizeLocation,
+  normalizeTags,
+  tagsForArm
+} from './common.js'
 import type { Observed, ResourceAddress, ResourceHandler } from './port.js'
 
 export function toArm(spec: PostgresServerSpec): Server {
@@ -41,7 +48,7 @@ export function fromArm(server: Server, address?: ResourceAddress): Observed<'po
     name: server.name ?? address?.name ?? '',
     provisioningState: provisioningStateOf(server.state),
     spec: {
-      location: server.location,
+      location: normalizeLocation(server.location),
       tags: normalizeTags(server.tags),
       skuName: server.sku?.name ?? '',
       skuTier: server.sku?.tier ?? '',

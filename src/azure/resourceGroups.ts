@@ -2,7 +2,14 @@
 import type { ResourceGroup } from '@azure/arm-resources'
 import type { ResourceGroupSpec } from '../stack/specs.js'
 import type { AzureClients } from './clients.js'
-import { deleteIgnoringNotFound, getOrUndefined, lro, normalizeTags, tagsForArm } from './common.js'
+import {
+  deleteIgnoringNotFound,
+  getOrUndefined,
+  lro,
+  normalizeLocation,
+  normalizeTags,
+  tagsForArm
+} from './common.js'
 import type { Observed, ResourceAddress, ResourceHandler } from './port.js'
 
 export function toArm(spec: ResourceGroupSpec): ResourceGroup {
@@ -16,7 +23,7 @@ export function fromArm(rg: ResourceGroup, address?: ResourceAddress): Observed<
     id: rg.id ?? '',
     name: rg.name ?? address?.name ?? '',
     provisioningState: rg.properties?.provisioningState,
-    spec: { location: rg.location, tags },
+    spec: { location: normalizeLocation(rg.location), tags },
     outputs: { tags: { ...tags } }
   }
 }

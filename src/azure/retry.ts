@@ -1,11 +1,14 @@
 /**
- * Action-level retry, on top of the SDK pipeline's own retries: the failures the SDK does not retry
- * (409 "busy" codes, 429 without a retry header, failed long-running operations) or gave up on
- * (5xx and transport errors after its own attempts).
+ * The action's one retry layer above the SDK pipeline. The pipeline already retries 429/503 (after
+ * their Retry-After), 408, other 5xx and dropped connections, up to its `maxRetries`; retrying
+ * those again here would multiply the attempts (once up to ~30 HTTP requests for one operation).
+ * This layer adds only what the pipeline cannot know: a 409 that means "busy, try later", and a
+ * long-running operation that failed for a reason Azure calls transient. Delays are jittered at
+ * random (so parallel runners do not retry in step) and bounded by a total deadline per operation.
  */
-import { errorCode, isRestError, parseLroFailure } from './errors.js'
+import { isRestError, parseLroFailure } from './errors.js'
 
-/** 409 codes that mean "busy, try again later". */
+/** 409 codes that mean "busy, try again later" (`reference/azure-arm-contract.md` §7). */
 const BUSY_CODES = new Set(
   [
     'ContainerAppLockConflict',
@@ -13,86 +16,47 @@ const BUSY_CODES = new Set(
     'AnotherOperationInProgress',
     'OperationInProgress',
     'ServerBusy',
+    'ServerIsBusy',
     'RetryableError',
     'OperationNotAllowed_OperationInProgress'
   ].map((c) => c.toLowerCase())
 )
 
-/** Transport-level failures (connection dropped, timed out, refused while restarting). */
-const TRANSPORT_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'ESOCKETTIMEDOUT',
-  'EPIPE',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'REQUEST_SEND_ERROR'
-])
-
-const TRANSPORT_MESSAGE =
-  /socket hang up|ECONNRESET|ETIMEDOUT|ECONNREFUSED|EPIPE|network socket disconnected/i
-
 /**
- * Codes of failed operations that will fail again the same way (bad input, name taken, missing
- * prerequisite, permissions, quota): retrying only wastes time.
+ * Codes of a failed long-running operation that name a passing platform fault. Everything else —
+ * quota, policy, validation, a name taken, a missing prerequisite — fails the same way again, and
+ * re-sending a create (a PostgreSQL server!) for it only repeats minutes of work before the same
+ * error: those fail at once with Azure's reason.
  */
-const PERMANENT_CODE =
-  /invalid|notfound|conflict|alreadytaken|alreadyexists|notdelegated|badrequest|validation|unauthorized|forbidden|authorization|quota|notsupported|notallowed|missingsubscriptionregistration|disallowed|linkedauthorization/i
+const TRANSIENT_LRO_CODES = new Set(
+  [
+    'InternalServerError',
+    'InternalOperationError',
+    'InternalError',
+    'ServiceUnavailable',
+    'ServerTimeout',
+    'GatewayTimeout',
+    'RetryableError',
+    'TooManyRequests'
+  ].map((c) => c.toLowerCase())
+)
 
-function causeCodes(err: unknown): string[] {
-  const out: string[] = []
-  let cur: unknown = err
-  for (let i = 0; i < 4 && typeof cur === 'object' && cur !== null; i++) {
-    const c = (cur as { code?: unknown }).code
-    if (typeof c === 'string') out.push(c)
-    cur = (cur as { cause?: unknown }).cause
-  }
-  return out
+function isBusyConflict(status: number | undefined, code: string, message: string): boolean {
+  if (status !== 409) return false
+  if (BUSY_CODES.has(code.toLowerCase())) return true
+  // Some RPs answer a generic `Conflict` for "another operation is in progress".
+  return (code === '' || code.toLowerCase() === 'conflict') && /another operation|in progress/i.test(message)
 }
 
-function isTransportError(err: unknown): boolean {
-  if (causeCodes(err).some((c) => TRANSPORT_CODES.has(c))) return true
-  if (isRestError(err) && err.statusCode === undefined && TRANSPORT_MESSAGE.test(err.message)) return true
-  return err instanceof Error && !isRestError(err) && TRANSPORT_MESSAGE.test(err.message)
-}
-
-/** Why an error is worth another attempt, or undefined when it is not. */
+/** Why an error is worth another attempt at this layer, or undefined when it is not. */
 export function retryReason(err: unknown): string | undefined {
   if (isRestError(err)) {
-    const status = err.statusCode
-    const code = (err.code ?? '').toLowerCase()
-    if (status === 409) {
-      if (BUSY_CODES.has(code)) return `busy (${err.code})`
-      // Some RPs answer a generic `Conflict` for "another operation is in progress".
-      if (
-        (code === 'conflict' || code === '') &&
-        /another operation|in progress|try again/i.test(err.message)
-      ) {
-        return 'busy (conflict: operation in progress)'
-      }
-      return undefined
-    }
-    if (status === 429) return 'throttled'
-    if (status === 408) return 'request timeout'
-    if (status !== undefined && status >= 500 && status !== 501 && status !== 505)
-      return `server error ${status}`
-    if (status === undefined && isTransportError(err))
-      return `transport error (${errorCode(err) ?? 'connection'})`
-    return undefined
+    return isBusyConflict(err.statusCode, err.code ?? '', err.message) ? `busy (${err.code})` : undefined
   }
   const lro = parseLroFailure(err)
-  if (lro) {
-    if (BUSY_CODES.has(lro.code.toLowerCase())) return `busy (${lro.code})`
-    if (lro.code && PERMANENT_CODE.test(lro.code)) return undefined
-    return `operation failed (${lro.code || 'no code'})`
-  }
-  if (err instanceof Error && err.message === 'Operation was canceled') return 'operation canceled'
-  if (isTransportError(err)) return `transport error (${errorCode(err) ?? 'connection'})`
+  if (!lro) return undefined
+  if (BUSY_CODES.has(lro.code.toLowerCase())) return `busy (${lro.code})`
+  if (TRANSIENT_LRO_CODES.has(lro.code.toLowerCase())) return `operation failed (${lro.code})`
   return undefined
 }
 
@@ -104,47 +68,39 @@ export interface RetryInfo {
   label: string
   /** The attempt that failed (1-based). */
   attempt: number
-  attempts: number
   delayMs: number
   reason: string
   error: unknown
 }
 
 export interface RetryOptions {
-  /** Total attempts including the first; default 5. */
+  label: string
+  /** Total attempts including the first; default 6. */
   attempts?: number
   baseDelayMs: number
-  /** Upper bound of one wait; default 60 s. */
+  /** Upper bound of one wait; default 30 s. */
   maxDelayMs?: number
-  label: string
+  /** No new attempt starts after this long from the first (ms); default 20 minutes. */
+  deadlineMs?: number
   onRetry?: (info: RetryInfo) => void
-  /** Injected for tests; defaults to a real timer. */
+  /** Injected for tests; defaults to a real timer, the clock and `Math.random`. */
   sleep?: (ms: number) => Promise<void>
+  now?: () => number
+  random?: () => number
 }
 
-/** A stable value in [0, 1) from a label and an attempt number (FNV-1a), used as jitter. */
-export function deterministicJitter(label: string, attempt: number): number {
-  let h = 0x811c9dc5
-  const s = `${label}#${attempt}`
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i)
-    h = Math.imul(h, 0x01000193) >>> 0
-  }
-  return h / 0x100000000
-}
-
-/** Delay before attempt `attempt + 1`: exponential from `baseDelayMs`, jittered to 75–100 %, capped. */
+/** Delay before attempt `attempt + 1`: exponential from `baseDelayMs`, jittered to 50–100 %, capped. */
 export function backoffDelay(
   attempt: number,
   baseDelayMs: number,
   maxDelayMs: number,
-  label: string
+  random: number
 ): number {
   const exp = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.max(0, attempt - 1))
-  return Math.round(exp * (0.75 + 0.25 * deterministicJitter(label, attempt)))
+  return Math.round(exp * (0.5 + 0.5 * random))
 }
 
-/** The server's `Retry-After` (seconds) / `retry-after-ms` on a throttled or busy response, in ms. */
+/** The server's `Retry-After` (seconds) / `retry-after-ms` on a busy response, in ms. */
 export function retryAfterMs(err: unknown): number | undefined {
   if (!isRestError(err)) return undefined
   const headers = err.response?.headers
@@ -164,19 +120,23 @@ export function retryAfterMs(err: unknown): number | undefined {
 const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 export async function withRetry<T>(op: () => Promise<T>, options: RetryOptions): Promise<T> {
-  const attempts = Math.max(1, options.attempts ?? 5)
-  const maxDelayMs = options.maxDelayMs ?? 60_000
+  const attempts = Math.max(1, options.attempts ?? 6)
+  const maxDelayMs = options.maxDelayMs ?? 30_000
   const sleep = options.sleep ?? realSleep
+  const now = options.now ?? Date.now
+  const random = options.random ?? Math.random
+  const deadline = now() + (options.deadlineMs ?? 20 * 60_000)
   for (let attempt = 1; ; attempt++) {
     try {
       return await op()
     } catch (error) {
       const reason = retryReason(error)
       if (reason === undefined || attempt >= attempts) throw error
-      let delayMs = backoffDelay(attempt, options.baseDelayMs, maxDelayMs, options.label)
+      let delayMs = backoffDelay(attempt, options.baseDelayMs, maxDelayMs, random())
       const serverDelay = retryAfterMs(error)
       if (serverDelay !== undefined) delayMs = Math.min(maxDelayMs, Math.max(delayMs, serverDelay))
-      options.onRetry?.({ label: options.label, attempt, attempts, delayMs, reason, error })
+      if (now() + delayMs > deadline) throw error
+      options.onRetry?.({ label: options.label, attempt, delayMs, reason, error })
       await sleep(delayMs)
     }
   }

@@ -6,7 +6,14 @@ import type {
 } from '@azure/arm-storage'
 import type { StorageAccountSpec } from '../stack/specs.js'
 import type { AzureClients } from './clients.js'
-import { deleteIgnoringNotFound, getOrUndefined, lro, normalizeTags, tagsForArm } from './common.js'
+import {
+  deleteIgnoringNotFound,
+  getOrUndefined,
+  lro,
+  normalizeLocation,
+  normalizeTags,
+  tagsForArm
+} from './common.js'
 import type { Observed, ResourceAddress, ResourceHandler, StorageKeys } from './port.js'
 
 export function toArm(spec: StorageAccountSpec): StorageAccountCreateParameters {
@@ -28,7 +35,7 @@ export function fromArm(account: StorageAccount, address?: ResourceAddress): Obs
     name: account.name ?? address?.name ?? '',
     provisioningState: account.provisioningState,
     spec: {
-      location: account.location,
+      location: normalizeLocation(account.location),
       tags: normalizeTags(account.tags),
       sku: account.sku?.name ?? '',
       kind: account.kind ?? '',

@@ -1,32 +1,26 @@
 /**
- * The virtual network with its subnets inline in the VNet PUT; each subnet has one delegation, named
- * after the subnet (`Microsoft.App/environments`, `Microsoft.DBforPostgreSQL/flexibleServers`).
+ * The virtual network without its subnets (they are converged as child resources in
+ * `subnets.ts`). A PUT of a VNet replaces its subnet list, so the action only PUTs a VNet that does
+ * not exist yet; an existing one is only ever retagged (PATCH), which leaves its subnets alone.
  */
-import type { Subnet, VirtualNetwork } from '@azure/arm-network'
-import type { SubnetSpec, VirtualNetworkSpec } from '../stack/specs.js'
+import type { VirtualNetwork } from '@azure/arm-network'
+import type { VirtualNetworkSpec } from '../stack/specs.js'
 import type { AzureClients } from './clients.js'
-import { deleteIgnoringNotFound, getOrUndefined, lro, normalizeTags, tagsForArm } from './common.js'
+import {
+  deleteIgnoringNotFound,
+  getOrUndefined,
+  lro,
+  normalizeLocation,
+  normalizeTags,
+  tagsForArm
+} from './common.js'
 import type { Observed, ResourceAddress, ResourceHandler } from './port.js'
 
 export function toArm(spec: VirtualNetworkSpec): VirtualNetwork {
   return {
     location: spec.location,
     tags: tagsForArm(spec.tags),
-    addressSpace: { addressPrefixes: [...spec.addressPrefixes] },
-    subnets: spec.subnets.map((s): Subnet => ({
-      name: s.name,
-      addressPrefix: s.addressPrefix,
-      delegations: s.delegation ? [{ name: s.name, serviceName: s.delegation }] : []
-    }))
-  }
-}
-
-function subnetFromArm(s: Subnet): SubnetSpec {
-  return {
-    name: s.name ?? '',
-    // The service answers `addressPrefixes` instead when a subnet has several.
-    addressPrefix: s.addressPrefix ?? s.addressPrefixes?.[0] ?? '',
-    delegation: s.delegations?.[0]?.serviceName ?? ''
+    addressSpace: { addressPrefixes: [...spec.addressPrefixes] }
   }
 }
 
@@ -37,10 +31,9 @@ export function fromArm(vnet: VirtualNetwork, address?: ResourceAddress): Observ
     name: vnet.name ?? address?.name ?? '',
     provisioningState: vnet.provisioningState,
     spec: {
-      location: vnet.location ?? '',
+      location: normalizeLocation(vnet.location),
       tags: normalizeTags(vnet.tags),
-      addressPrefixes: [...(vnet.addressSpace?.addressPrefixes ?? [])],
-      subnets: (vnet.subnets ?? []).map(subnetFromArm)
+      addressPrefixes: [...(vnet.addressSpace?.addressPrefixes ?? [])]
     },
     outputs: {}
   }
@@ -49,6 +42,10 @@ export function fromArm(vnet: VirtualNetwork, address?: ResourceAddress): Observ
 /** The ARM id of a subnet of a VNet (for `infrastructureSubnetId` / `delegatedSubnetResourceId`). */
 export function subnetId(vnetId: string, subnetName: string): string {
   return `${vnetId}/subnets/${subnetName}`
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i])
 }
 
 export function virtualNetworkHandler(clients: AzureClients): ResourceHandler<'virtualNetwork'> {
@@ -60,13 +57,30 @@ export function virtualNetworkHandler(clients: AzureClients): ResourceHandler<'v
       return vnet && fromArm(vnet, address)
     },
     async put(address, spec) {
-      const vnet = await ops.createOrUpdate(
-        address.resourceGroup,
-        address.name,
-        toArm(spec),
-        lro(clients.pollIntervalMs)
+      const current = await getOrUndefined(() => ops.get(address.resourceGroup, address.name))
+      if (!current) {
+        const vnet = await ops.createOrUpdate(
+          address.resourceGroup,
+          address.name,
+          toArm(spec),
+          lro(clients.pollIntervalMs)
+        )
+        return fromArm(vnet, address)
+      }
+      const observed = fromArm(current, address)
+      // The plan refuses any other change to an existing VNet (it would need its subnets rewritten).
+      if (
+        observed.spec.location !== spec.location ||
+        !sameList(observed.spec.addressPrefixes, spec.addressPrefixes)
+      ) {
+        throw new Error(
+          `internal error: virtual network ${address.name} can only be retagged in place, not moved or re-addressed`
+        )
+      }
+      return fromArm(
+        await ops.updateTags(address.resourceGroup, address.name, { tags: tagsForArm(spec.tags) }),
+        address
       )
-      return fromArm(vnet, address)
     },
     async delete(address) {
       await deleteIgnoringNotFound(() =>

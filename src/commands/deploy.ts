@@ -2,18 +2,21 @@
  * `deploy` and `plan`: read the actual state, diff it against the desired state, and (deploy only)
  * apply the difference as a dependency graph, then wait for the app's revision to be healthy.
  */
+import { describeAzureError } from '../azure/errors.js'
 import type { AzurePort, Observed, ResourceAddress } from '../azure/port.js'
 import type { DeployConfig } from '../config/inputs.js'
 import { runDag, DagError, type TimelineEntry } from '../engine/dag.js'
-import { countChanges, plan, type PlanEntry } from '../engine/plan.js'
+import { blockers, countChanges, plan, type PlanEntry } from '../engine/plan.js'
+import { formatChange } from '../report/changes.js'
+import { immutableChanges } from '../stack/replacements.js'
 import { desiredState, type AnyDesired } from '../stack/desired.js'
 import { hasUnknown, type Facts } from '../stack/facts.js'
 import { stackAddresses, type StackKey } from '../stack/graph.js'
 import type { ResourceKind } from '../stack/specs.js'
 import { formatSeconds, type Log } from './log.js'
-import { checkProviders, type ProviderStatus } from './providers.js'
+import { checkProviders, registerProviders, type ProviderStatus } from './providers.js'
 import { waitForLatestRevision } from './revision.js'
-import { factsFromApplied, gatherFacts, readActualState } from './state.js'
+import { factsFromApplied, gatherFacts, readSettledState } from './state.js'
 
 /** Independent writes in flight at once; ARM throttles per subscription well above this. */
 const PARALLELISM = 6
@@ -23,6 +26,8 @@ export interface DeployResult {
   providers: ProviderStatus[]
   entries: PlanEntry[]
   changes: number
+  /** Changes Azure cannot make in place (deploy refuses them; plan shows them). */
+  blocked: string[]
   timeline: TimelineEntry<StackKey>[]
   resourceGroup: string
   appName: string
@@ -36,7 +41,12 @@ export interface DeployOptions {
   now?: () => number
 }
 
-const VERB: Record<PlanEntry['action'], string> = { create: 'created', update: 'updated', noop: 'unchanged' }
+const VERB: Record<PlanEntry['action'], string> = {
+  create: 'created',
+  update: 'updated',
+  noop: 'unchanged',
+  replace: 'replaced'
+}
 
 export async function deploy(
   config: DeployConfig,
@@ -50,30 +60,27 @@ export async function deploy(
   const apply = config.command === 'deploy'
   const addresses = stackAddresses(config.names)
 
-  const providers = await checkProviders(port, { register: apply, pollMs, timeoutMs: opts.waitTimeoutMs })
-  for (const p of providers.filter((p) => p.action !== 'registered')) {
-    log.info(
-      `Resource provider ${p.namespace}: ${p.action === 'register' ? 'not registered (deploy registers it)' : 'registered now'}`
-    )
-  }
-
-  const actual = await readActualState(port, addresses)
+  const providers = await checkProviders(port, { register: false, pollMs, timeoutMs: opts.waitTimeoutMs })
+  const actual = await readSettledState(port, addresses, log, { pollMs, timeoutMs: opts.waitTimeoutMs })
   const facts = await gatherFacts(port, addresses, actual, log)
   const desired = desiredState(config, facts)
   if (config.resourceGroupGiven && actual.resourceGroup) {
     // A resource group the user brought is used as it is, never retagged or moved.
     desired[0]!.managed = false
   }
-  const entries = plan(desired, actual)
+  const entries = plan(desired, actual, immutableChanges)
+  const blocked = blockers(entries)
   const base = {
     command: config.command,
     providers,
     entries,
     changes: countChanges(entries),
+    blocked,
     resourceGroup: config.names.resourceGroup,
     appName: config.names.containerApp
   }
   if (!apply) {
+    for (const line of blocked) log.warning(`Deploy would refuse this change: ${line}`)
     const app = actual.containerApp
     return {
       ...base,
@@ -82,6 +89,14 @@ export async function deploy(
       revision: app?.outputs.latestReadyRevisionName || undefined,
       durationMs: now() - started
     }
+  }
+  if (blocked.length > 0) throw new ReplaceRequiredError(blocked)
+
+  const missing = providers.filter((p) => p.action === 'register')
+  if (missing.length > 0) {
+    for (const p of missing) log.info(`Resource provider ${p.namespace} is not registered: registering it`)
+    const registered = await registerProviders(port, missing, { pollMs, timeoutMs: opts.waitTimeoutMs })
+    base.providers = providers.map((p) => registered.find((r) => r.namespace === p.namespace) ?? p)
   }
 
   const timeline = await applyPlan(config, port, log, { entries, desired, facts, addresses })
@@ -97,6 +112,17 @@ export async function deploy(
     trackingUri: `https://${fqdn}`,
     revision: revision.name,
     durationMs: now() - started
+  }
+}
+
+/** Changes Azure cannot make in place: refused before the first write, with what to do instead. */
+export class ReplaceRequiredError extends Error {
+  constructor(readonly reasons: string[]) {
+    super(
+      `Deploy refused before any change was made: ${reasons.length === 1 ? 'this change' : 'these changes'} cannot be made in place.\n` +
+        reasons.map((r) => `- ${r}`).join('\n')
+    )
+    this.name = 'ReplaceRequiredError'
   }
 }
 
@@ -123,7 +149,8 @@ async function applyPlan(
     const entry = byKey.get(key)!
     const kind = entry.kind
     const lines: string[] = []
-    if (entry.changes.length > 0) lines.push(`changes: ${entry.changes.join(', ')}`)
+    for (const change of entry.changes) lines.push(`change: ${formatChange(change)}`)
+    if (entry.note) lines.push(`note: ${entry.note}`)
     // Rebuilt now, so values made known by resources applied before this one are filled in.
     const desired = desiredState(config, facts).find((d) => d.key === key)!
     if (hasUnknown(desired.spec)) {
@@ -136,7 +163,7 @@ async function applyPlan(
       lines.push(`provisioning state: ${observed.provisioningState ?? 'Succeeded'}`)
       log.group(`${key} ${entry.name}: ${VERB[entry.action]} in ${formatSeconds(Date.now() - t0)}`, lines)
     } catch (error) {
-      lines.push(`error: ${error instanceof Error ? error.message : String(error)}`)
+      lines.push(`error: ${describeAzureError(error)}`)
       log.group(`${key} ${entry.name}: FAILED after ${formatSeconds(Date.now() - t0)}`, lines)
       throw error
     }
@@ -149,7 +176,8 @@ async function applyPlan(
       const skipped = error.timeline.filter((t) => t.status === 'skipped').map((t) => t.key)
       const note =
         skipped.length > 0 ? `\nNot attempted (they depend on the failed ones): ${skipped.join(', ')}.` : ''
-      throw new Error(`Deploy failed:\n${error.message}${note}\nA rerun continues from here.`, {
+      const reasons = error.failures.map((f) => `${f.key}: ${describeAzureError(f.error)}`).join('\n')
+      throw new Error(`Deploy failed:\n${reasons}${note}\nA rerun continues from here.`, {
         cause: error
       })
     }
@@ -174,7 +202,12 @@ async function restartForNewSecrets(
   app: ResourceAddress
 ): Promise<void> {
   const entry = entries.find((e) => e.key === 'containerApp')
-  if (entry?.action !== 'update' || !entry.changes.includes('secrets') || entry.changes.some(changesRevision))
+  const paths = entry?.changes.map((c) => c.path) ?? []
+  if (
+    entry?.action !== 'update' ||
+    !paths.some((p) => p.startsWith('secrets')) ||
+    paths.some(changesRevision)
+  )
     return
   const observed = await port.handlers.containerApp.get(app)
   const revision = observed?.outputs.latestReadyRevisionName

@@ -7,10 +7,10 @@ import type { AzurePort, ResourceAddress } from '../azure/port.js'
 import type { DestroyConfig } from '../config/inputs.js'
 import { runDag, type TimelineEntry } from '../engine/dag.js'
 import { MANAGED_BY } from '../stack/desired.js'
-import { STACK, STACK_KEYS, dependents, stackAddresses, type StackKey } from '../stack/graph.js'
+import { STACK, STACK_KEYS, dependentsWithin, stackAddresses, type StackKey } from '../stack/graph.js'
 import type { ResourceKind, Tags } from '../stack/specs.js'
 import { formatSeconds, type Log } from './log.js'
-import { readActualState } from './state.js'
+import { readSettledState } from './state.js'
 
 const PARALLELISM = 6
 
@@ -52,7 +52,10 @@ export async function destroy(config: DestroyConfig, port: AzurePort, log: Log):
     reason
   })
 
-  const actual = await readActualState(port, addresses)
+  const actual = await readSettledState(port, addresses, log, {
+    pollMs: config.azure.pollIntervalMs,
+    timeoutMs: config.waitTimeoutMs
+  })
   const group = actual.resourceGroup
   if (!group) {
     log.info(`Resource group ${config.names.resourceGroup} does not exist: nothing to destroy.`)
@@ -82,6 +85,16 @@ export async function destroy(config: DestroyConfig, port: AzurePort, log: Log):
       entries.push(entry(key, 'absent'))
       continue
     }
+    if (STACK[key].kind === 'subnet') {
+      // A subnet goes with its VNet (one delete instead of three), or stays with it.
+      const vnetGoes = actual.virtualNetwork && ownedBy(actual.virtualNetwork.spec.tags, config.stackName)
+      entries.push(
+        vnetGoes
+          ? entry(key, 'delete', 'with its virtual network')
+          : entry(key, 'kept', 'its virtual network is kept')
+      )
+      continue
+    }
     const tags = (observed.spec as { tags?: Tags }).tags
     // Child resources carry no tags; their parent's check covers them.
     if (tags !== undefined && !ownedBy(tags, config.stackName)) {
@@ -97,7 +110,7 @@ export async function destroy(config: DestroyConfig, port: AzurePort, log: Log):
 
   const nodes = doomed.map((key) => ({
     key,
-    dependsOn: dependents(key).filter((d) => doomed.includes(d))
+    dependsOn: dependentsWithin(key, doomed)
   }))
   const timeline = await runDag(
     nodes,
@@ -108,7 +121,8 @@ export async function destroy(config: DestroyConfig, port: AzurePort, log: Log):
     },
     { concurrency: PARALLELISM }
   )
-  return { ...base, entries, changes: doomed.length, timeline, durationMs: Date.now() - started }
+  const changes = entries.filter((e) => e.action === 'delete').length
+  return { ...base, entries, changes, timeline, durationMs: Date.now() - started }
 }
 
 function deleteAny(port: AzurePort, kind: ResourceKind, address: ResourceAddress): Promise<void> {

@@ -35,6 +35,20 @@ export async function checkProviders(
   )
 }
 
+/** Registers the providers `checkProviders` found missing, and waits until they are registered. */
+export async function registerProviders(
+  port: AzurePort,
+  missing: ProviderStatus[],
+  opts: { pollMs: number; timeoutMs: number }
+): Promise<ProviderStatus[]> {
+  return Promise.all(
+    missing.map(async (p): Promise<ProviderStatus> => {
+      await registerProvider(port, await port.getProvider(p.namespace), opts)
+      return { namespace: p.namespace, action: 'registered-now' }
+    })
+  )
+}
+
 async function registerProvider(
   port: AzurePort,
   state: ProviderState,

@@ -7,13 +7,60 @@ import type { AzurePort, Observed, ResourceAddress } from '../azure/port.js'
 import type { Facts } from '../stack/facts.js'
 import { STACK, STACK_KEYS, type ActualState, type StackKey } from '../stack/graph.js'
 import {
+  SECRET_ADMIN_PASSWORD,
   SECRET_BACKEND_STORE_URI,
   SECRET_FLASK_KEY,
   SECRET_STORAGE_KEY,
   passwordFromBackendStoreUri
 } from '../stack/mlflowContainer.js'
 import type { ResourceKind } from '../stack/specs.js'
-import type { Log } from './log.js'
+import { isTransitional } from '../azure/states.js'
+import { pollUntil } from '../util/poll.js'
+import { formatSeconds, type Log } from './log.js'
+
+/**
+ * Reads the stack; a resource that an earlier run left in the middle of an operation (a cancelled
+ * workflow leaves a PostgreSQL create running for minutes) is waited for until it settles or is
+ * gone, within `timeoutMs`, so the plan never contains a write that Azure must refuse.
+ */
+export async function readSettledState(
+  port: AzurePort,
+  addresses: Record<StackKey, ResourceAddress>,
+  log: Log,
+  opts: { pollMs: number; timeoutMs: number },
+  keys: readonly StackKey[] = STACK_KEYS
+): Promise<ActualState> {
+  const actual = await readActualState(port, addresses, keys)
+  const busy = keys.filter((k) => isTransitional(actual[k]?.provisioningState))
+  await Promise.all(
+    busy.map(async (key) => {
+      const first = actual[key]!
+      log.info(
+        `${key} ${first.name} is ${first.provisioningState} (an operation still running in Azure, e.g. from a cancelled run): waiting for it to finish`
+      )
+      const t0 = Date.now()
+      const settled = await pollUntil(
+        async () => {
+          const now = await getAny(port, STACK[key].kind, addresses[key])
+          return now && isTransitional(now.provisioningState)
+            ? { done: false, status: now.provisioningState ?? '' }
+            : { done: true, value: now }
+        },
+        {
+          intervalMs: opts.pollMs,
+          timeoutMs: opts.timeoutMs,
+          what: `${key} ${first.name} to finish the operation it is in (${first.provisioningState}); rerun once it has`
+        }
+      )
+      if (settled) Object.assign(actual, { [key]: settled })
+      else delete actual[key]
+      log.info(
+        `${key} ${first.name}: ${settled ? (settled.provisioningState ?? 'Succeeded') : 'deleted'} after ${formatSeconds(Date.now() - t0)}`
+      )
+    })
+  )
+  return actual
+}
 
 export async function readActualState(
   port: AzurePort,
@@ -85,12 +132,14 @@ export async function gatherFacts(
 
   return {
     flaskSecretKey,
+    adminPassword: secretValue(app, SECRET_ADMIN_PASSWORD),
     workspaceCustomerId: actual.logAnalytics?.outputs.customerId,
     workspaceSharedKey: sharedKey,
     environmentDefaultDomain: actual.managedEnvironment?.outputs.defaultDomain,
     storageKey,
     postgresPassword: password,
-    postgresPasswordIsNew: known === undefined
+    postgresPasswordIsNew: known === undefined,
+    postgresServerExists: actual.postgresServer !== undefined
   }
 }
 

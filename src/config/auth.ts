@@ -15,7 +15,8 @@ export const SECRET_INPUTS = ['admin-password', 'oidc-client-secret'] as const
 
 export type AuthSettings =
   | { mode: 'none'; allowAnonymous: boolean }
-  | { mode: 'basic'; adminPassword: string }
+  /** `adminPassword` is absent only for `plan`, which then keeps whatever the app has. */
+  | { mode: 'basic'; adminPassword?: string }
   | {
       mode: 'oidc'
       discoveryUrl: string
@@ -36,7 +37,11 @@ function redacted(value: string): string {
   return value === '' ? '' : `(${value.length} characters, hidden)`
 }
 
-export function parseAuth(f: Fields, ingress: 'external' | 'internal'): AuthSettings {
+export function parseAuth(
+  f: Fields,
+  ingress: 'external' | 'internal',
+  command: 'deploy' | 'plan' = 'deploy'
+): AuthSettings {
   const mode = f.oneOf('auth', AUTH_MODES, 'basic')
   const allowAnonymous = f.boolean('allow-anonymous', false)
   if (mode === 'none') {
@@ -53,6 +58,8 @@ export function parseAuth(f: Fields, ingress: 'external' | 'internal'): AuthSett
   }
   if (mode === 'basic') {
     const adminPassword = f.raw('admin-password')
+    // A plan only reads: it needs no secret to show what a deploy would change.
+    if (adminPassword === '' && command === 'plan') return { mode }
     if (adminPassword === '') {
       f.problem(
         'admin-password',

@@ -36,6 +36,8 @@ export interface AzureConnection {
 
 interface CommonConfig {
   stackName: string
+  /** How long to wait for long operations (and for operations an earlier run left running). */
+  waitTimeoutMs: number
   /** True when the user named the resource group: the action then never deletes it. */
   resourceGroupGiven: boolean
   names: StackNames
@@ -60,8 +62,6 @@ export interface StackSettings {
   network: AddressPlan
   tags: Record<string, string>
   logRetentionDays: number
-  /** How long deploy waits for the new revision to run and pass its health probe. */
-  waitTimeoutMs: number
   auth: AuthSettings
   /** Client addresses the ingress lets through (CIDR); empty means everyone. */
   allowedIps: string[]
@@ -81,6 +81,8 @@ export interface SmokeConfig {
   timeoutMs: number
   /** The MLflow admin's password when the server has basic authentication. */
   adminPassword?: string
+  /** `user:password@` taken out of `tracking-uri`. */
+  credentials?: { username: string; password: string }
 }
 
 export type Config = DeployConfig | DestroyConfig | SmokeConfig
@@ -132,26 +134,34 @@ export function parseInputs(read: InputReader, env: InputEnvironment = {}): Conf
 
   const azure = parseConnection(f, subscriptionId)
   const names = deriveNames({ stackName, subscriptionId, resourceGroup, storageAccount })
-  const common: CommonConfig = { stackName, resourceGroupGiven: resourceGroup !== undefined, names, azure }
+  const common: CommonConfig = {
+    stackName,
+    resourceGroupGiven: resourceGroup !== undefined,
+    names,
+    azure,
+    waitTimeoutMs: f.integer('wait-timeout', 10, 7200, 1200) * 1000
+  }
 
   if (command === 'destroy') {
     throwIfProblems(f)
     return { ...common, command }
   }
-  const settings = parseStackSettings(f)
+  const settings = parseStackSettings(f, command)
   throwIfProblems(f)
   return { ...common, ...settings, command }
 }
 
 function parseSmokeTest(f: Fields, env: InputEnvironment): SmokeConfig {
-  const trackingUri = f.optional('tracking-uri')?.replace(/\/+$/, '')
-  if (trackingUri !== undefined && !/^https?:\/\/[^\s/]+$/.test(trackingUri)) {
+  const given = f.optional('tracking-uri')
+  const parsed = given === undefined ? undefined : parseTrackingUri(given)
+  if (parsed === 'invalid') {
     f.problem(
       'tracking-uri',
-      trackingUri,
+      redactUserInfo(given ?? ''),
       'must be the http(s) URL of an MLflow server, e.g. https://mlflow.example.com'
     )
   }
+  const trackingUri = typeof parsed === 'object' ? parsed.url : undefined
   const stackName = f.raw('stack-name')
   if (trackingUri === undefined && stackName === '') {
     f.problem('tracking-uri', '', "is required unless 'stack-name' names a deployed stack to test")
@@ -175,10 +185,50 @@ function parseSmokeTest(f: Fields, env: InputEnvironment): SmokeConfig {
     azure,
     demo: f.boolean('mlflow-demo', true),
     timeoutMs: f.integer('wait-timeout', 10, 7200, 1200) * 1000,
-    adminPassword: f.optional('admin-password')
+    adminPassword: f.optional('admin-password'),
+    ...(typeof parsed === 'object' && parsed.credentials ? { credentials: parsed.credentials } : {})
   }
   throwIfProblems(f)
   return config
+}
+
+/**
+ * A tracking URI may carry `user:password@` (as MLflow clients accept). The credentials are taken
+ * out at once: the URI the action shows, outputs and logs never holds them.
+ */
+export function parseTrackingUri(
+  text: string
+): { url: string; credentials?: { username: string; password: string } } | 'invalid' {
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    return 'invalid'
+  }
+  if (!/^https?:$/.test(url.protocol) || url.hostname === '' || !/^\/*$/.test(url.pathname)) return 'invalid'
+  if (url.search !== '' || url.hash !== '') return 'invalid'
+  let username: string
+  let password: string
+  try {
+    username = decodeURIComponent(url.username)
+    password = decodeURIComponent(url.password)
+  } catch {
+    return 'invalid'
+  }
+  const bare = `${url.protocol}//${url.host}`
+  return username || password ? { url: bare, credentials: { username, password } } : { url: bare }
+}
+
+/** The URI with its password (if any) replaced, for messages. */
+export function redactUserInfo(text: string): string {
+  return text.replace(/^(\w+:\/\/[^/@:]*):[^/@]*@/, '$1:***@')
+}
+
+/** The password inside a `tracking-uri` input, to be masked before anything could print it. */
+export function trackingUriSecret(text: string): string | undefined {
+  const m = /^\w+:\/\/[^/@:]*:([^/@]*)@/.exec(text.trim())
+  if (!m || m[1] === '') return undefined
+  return m[1]
 }
 
 function throwIfProblems(f: Fields): void {
@@ -220,7 +270,7 @@ function parseConnection(f: Fields, subscriptionId: string): AzureConnection {
   }
 }
 
-function parseStackSettings(f: Fields): StackSettings {
+function parseStackSettings(f: Fields, command: 'deploy' | 'plan'): StackSettings {
   const location = f.required('location', 'is the Azure region, e.g. westeurope')
   if (location !== '' && !/^[a-z][a-z0-9]{2,39}$/.test(location)) {
     f.problem(
@@ -279,8 +329,7 @@ function parseStackSettings(f: Fields): StackSettings {
     network: network ?? { addressSpace, acaSubnet: '', dbSubnet: '' },
     tags: typeof tags === 'string' ? {} : tags,
     logRetentionDays: f.integer('log-retention-days', 30, 730, 30),
-    waitTimeoutMs: f.integer('wait-timeout', 10, 7200, 1200) * 1000,
-    auth: parseAuth(f, ingress),
+    auth: parseAuth(f, ingress, command),
     allowedIps: parseAllowedIps(f)
   }
 }

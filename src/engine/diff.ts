@@ -1,7 +1,7 @@
 /**
- * Field-level comparison of a desired spec with the spec read back from Azure. Returns dotted paths
- * of what differs; arrays compare whole (their order is meaningful to ARM), and values are never
- * part of the result, so secrets in a spec cannot leak through a plan.
+ * Field-level comparison of a desired spec with the spec read back from Azure: the dotted path of
+ * each difference with both values. Arrays compare whole (their order is meaningful to ARM). The
+ * plan decides which values may be shown; this module only finds them.
  */
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -25,28 +25,41 @@ function canonical(v: unknown): unknown {
   return v
 }
 
-function sameValue(a: unknown, b: unknown): boolean {
+export function sameValue(a: unknown, b: unknown): boolean {
   return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b))
 }
 
-export function changedFields(
+export interface Difference {
+  path: string
+  /** What Azure has (`undefined` when absent). */
+  before: unknown
+  /** What the inputs ask for. */
+  after: unknown
+}
+
+export function differences(
   desired: unknown,
   observed: unknown,
   skip: readonly string[] = [],
   prefix = ''
-): string[] {
+): Difference[] {
   if (!isPlainObject(desired) || !isPlainObject(observed)) {
-    return sameValue(desired, observed) ? [] : [prefix]
+    return sameValue(desired, observed) ? [] : [{ path: prefix, before: observed, after: desired }]
   }
   const keys = new Set([...Object.keys(desired), ...Object.keys(observed)])
-  const changes: string[] = []
+  const out: Difference[] = []
   for (const key of keys) {
     const path = prefix === '' ? key : `${prefix}.${key}`
     if (skip.includes(path)) continue
     // A field set to `undefined` means "whatever the service has"; a key missing altogether (a tag
     // that was removed) is a change like any other.
     if (key in desired && desired[key] === undefined) continue
-    changes.push(...changedFields(desired[key], observed[key], skip, path))
+    out.push(...differences(desired[key], observed[key], skip, path))
   }
-  return changes
+  return out
+}
+
+/** The dotted paths of what differs. */
+export function changedFields(desired: unknown, observed: unknown, skip: readonly string[] = []): string[] {
+  return differences(desired, observed, skip).map((d) => d.path)
 }

@@ -7,10 +7,12 @@ import type { DestroyResult } from '../commands/destroy.js'
 import type { SmokeResult } from '../commands/smokeTest.js'
 import type { TimelineEntry } from '../engine/dag.js'
 import type { PlanEntry } from '../engine/plan.js'
+import { formatChanges } from './changes.js'
 
 const ICON: Record<string, string> = {
   create: '🟢 create',
   update: '🟡 update',
+  replace: '⛔ replace required',
   noop: '⚪ no change',
   delete: '🔴 delete',
   absent: '⚪ absent',
@@ -22,11 +24,11 @@ function escapeCell(text: string): string {
 }
 
 export function planTable(entries: PlanEntry[]): string {
-  const rows = entries.map(
-    (e) =>
-      `| ${e.kind} | \`${escapeCell(e.name)}\` | ${ICON[e.action]} | ${escapeCell(e.changes.join(', ')) || '—'} |`
-  )
-  return ['| resource | name | action | changed fields |', '|---|---|---|---|', ...rows].join('\n')
+  const rows = entries.map((e) => {
+    const detail = [formatChanges(e), e.note ? `(${e.note})` : ''].filter(Boolean).join(' ')
+    return `| ${e.kind} | \`${escapeCell(e.name)}\` | ${ICON[e.action]} | ${escapeCell(detail) || '—'} |`
+  })
+  return ['| resource | name | action | changes |', '|---|---|---|---|', ...rows].join('\n')
 }
 
 export function timelineGantt(timeline: TimelineEntry<string>[]): string {
@@ -64,6 +66,13 @@ export function deploySummary(r: DeployResult): string {
       : `${r.changes} resource(s) to create or update.`,
     planTable(r.entries)
   )
+  if (r.blocked.length > 0) {
+    parts.push(
+      '### Replace required',
+      'Azure cannot make these changes in place, so deploy refuses to start:',
+      r.blocked.map((b) => `- ${b}`).join('\n')
+    )
+  }
   if (r.timeline.length > 0) parts.push('### Timeline', timelineGantt(r.timeline))
   if (r.trackingUri)
     parts.push(`Tracking URI: ${r.trackingUri}${r.revision ? ` (revision \`${r.revision}\`)` : ''}`)

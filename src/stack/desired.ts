@@ -84,23 +84,18 @@ export function desiredState(config: DeployConfig, facts: Facts): AnyDesired[] {
     },
     {
       ...place('virtualNetwork'),
+      spec: { location, tags, addressPrefixes: [config.network.addressSpace] }
+    },
+    {
+      ...place('dbSubnet'),
       spec: {
-        location,
-        tags,
-        addressPrefixes: [config.network.addressSpace],
-        subnets: [
-          {
-            name: n.acaSubnet,
-            addressPrefix: config.network.acaSubnet,
-            delegation: 'Microsoft.App/environments'
-          },
-          {
-            name: n.dbSubnet,
-            addressPrefix: config.network.dbSubnet,
-            delegation: 'Microsoft.DBforPostgreSQL/flexibleServers'
-          }
-        ]
+        addressPrefix: config.network.dbSubnet,
+        delegation: 'Microsoft.DBforPostgreSQL/flexibleServers'
       }
+    },
+    {
+      ...place('acaSubnet'),
+      spec: { addressPrefix: config.network.acaSubnet, delegation: 'Microsoft.App/environments' }
     },
     {
       ...place('privateDnsZone'),
@@ -140,7 +135,10 @@ export function desiredState(config: DeployConfig, facts: Facts): AnyDesired[] {
         version: config.postgres.version,
         storageSizeGB: config.postgres.storageGb,
         administratorLogin: POSTGRES_ADMIN_LOGIN,
-        administratorLoginPassword: facts.postgresPasswordIsNew ? password : undefined,
+        // A server is never created without a password: when it is (re)created under an app that
+        // already holds its URI, it gets the password in that URI.
+        administratorLoginPassword:
+          facts.postgresPasswordIsNew || !facts.postgresServerExists ? password : undefined,
         delegatedSubnetId: `${vnetId}/subnets/${n.dbSubnet}`,
         privateDnsZoneId: resourceId(sub, rg, `Microsoft.Network/privateDnsZones/${n.privateDnsZone}`),
         publicNetworkAccess: 'Disabled',
@@ -186,7 +184,8 @@ export function desiredState(config: DeployConfig, facts: Facts): AnyDesired[] {
           storageKey,
           auth: config.auth,
           authDatabaseUri: databaseUri(n.authDatabase),
-          flaskSecretKey: facts.flaskSecretKey ?? UNKNOWN
+          flaskSecretKey: facts.flaskSecretKey ?? UNKNOWN,
+          currentAdminPassword: facts.adminPassword
         }),
         container: mlflowContainer({
           image: config.image.reference,

@@ -15,6 +15,10 @@ export interface Facts {
    * create, or to recover a server whose password is no longer known).
    */
   postgresPasswordIsNew: boolean
+  /** False when the server is to be created (also: re-created after it was deleted). */
+  postgresServerExists: boolean
+  /** The MLflow admin password the app holds now (kept by a plan that was not given one). */
+  adminPassword?: string
   /** Signs MLflow's session and CSRF cookies; made once, then read back from the app. */
   flaskSecretKey?: string
 }

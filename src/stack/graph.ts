@@ -10,15 +10,20 @@ import type { ResourceKind } from './specs.js'
 export const STACK = {
   resourceGroup: { kind: 'resourceGroup', dependsOn: [] },
   virtualNetwork: { kind: 'virtualNetwork', dependsOn: ['resourceGroup'] },
+  // The network RP runs one operation per VNet at a time (a second subnet write gets 409
+  // AnotherOperationInProgress), so the subnets are written one after the other. The database's
+  // goes first: it is on the way to the PostgreSQL server, the longest operation of a cold deploy.
+  dbSubnet: { kind: 'subnet', dependsOn: ['virtualNetwork'] },
+  acaSubnet: { kind: 'subnet', dependsOn: ['virtualNetwork', 'dbSubnet'] },
   privateDnsZone: { kind: 'privateDnsZone', dependsOn: ['resourceGroup'] },
   privateDnsLink: { kind: 'privateDnsLink', dependsOn: ['privateDnsZone', 'virtualNetwork'] },
   logAnalytics: { kind: 'logAnalytics', dependsOn: ['resourceGroup'] },
   storageAccount: { kind: 'storageAccount', dependsOn: ['resourceGroup'] },
   blobContainer: { kind: 'blobContainer', dependsOn: ['storageAccount'] },
-  postgresServer: { kind: 'postgresServer', dependsOn: ['virtualNetwork', 'privateDnsLink'] },
+  postgresServer: { kind: 'postgresServer', dependsOn: ['dbSubnet', 'privateDnsLink'] },
   postgresDatabase: { kind: 'postgresDatabase', dependsOn: ['postgresServer'] },
   authDatabase: { kind: 'postgresDatabase', dependsOn: ['postgresServer'] },
-  managedEnvironment: { kind: 'managedEnvironment', dependsOn: ['virtualNetwork', 'logAnalytics'] },
+  managedEnvironment: { kind: 'managedEnvironment', dependsOn: ['acaSubnet', 'logAnalytics'] },
   containerApp: {
     kind: 'containerApp',
     dependsOn: ['managedEnvironment', 'postgresDatabase', 'authDatabase', 'blobContainer']
@@ -39,6 +44,8 @@ export function stackAddresses(names: StackNames): Record<StackKey, ResourceAddr
   return {
     resourceGroup: at(rg),
     virtualNetwork: at(names.virtualNetwork),
+    dbSubnet: at(names.dbSubnet, names.virtualNetwork),
+    acaSubnet: at(names.acaSubnet, names.virtualNetwork),
     privateDnsZone: at(names.privateDnsZone),
     privateDnsLink: at(names.privateDnsLink, names.privateDnsZone),
     logAnalytics: at(names.logAnalytics),
@@ -55,4 +62,20 @@ export function stackAddresses(names: StackNames): Record<StackKey, ResourceAddr
 /** Keys that depend on `key`: they must be gone before it can be deleted. */
 export function dependents(key: StackKey): StackKey[] {
   return STACK_KEYS.filter((k) => (STACK[k].dependsOn as readonly string[]).includes(key))
+}
+
+/**
+ * The members of `within` that must be gone before `key` can be deleted, looking through keys that
+ * are not in `within` (a subnet removed together with its VNet still orders the environment first).
+ */
+export function dependentsWithin(key: StackKey, within: readonly StackKey[]): StackKey[] {
+  const found = new Set<StackKey>()
+  const visit = (k: StackKey): void => {
+    for (const d of dependents(k)) {
+      if (within.includes(d)) found.add(d)
+      else visit(d)
+    }
+  }
+  visit(key)
+  return [...found]
 }

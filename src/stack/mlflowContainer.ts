@@ -4,6 +4,7 @@
  */
 import { ADMIN_USERNAME, type AuthSettings } from '../config/auth.js'
 import { imageNeedsBlobClientInstall, type MlflowVersion } from '../config/image.js'
+import { UNKNOWN } from './facts.js'
 import type { ContainerSpec, EnvVar, Probe, SecretSpec } from './specs.js'
 
 export const MLFLOW_PORT = 5000
@@ -78,17 +79,32 @@ function serverArgs(input: MlflowContainerInput): string[] {
   ]
 }
 
-function probes(): Probe[] {
-  const probe = (type: Probe['type'], periodSeconds: number, failureThreshold: number): Probe => ({
-    type,
-    path: '/health',
-    port: MLFLOW_PORT,
-    initialDelaySeconds: type === 'Startup' ? 5 : 0,
-    periodSeconds,
-    failureThreshold
-  })
-  // Start-up allows 5 minutes: a first start migrates an empty database and may pip install.
-  return [probe('Startup', 5, 60), probe('Liveness', 30, 3), probe('Readiness', 10, 3)]
+/**
+ * What Container Apps accepts for a probe, intersected across its sources so that no region or API
+ * version refuses it: the 2026-07-01 spec (`ContainerAppProbe`: failureThreshold 1–10,
+ * initialDelaySeconds 1–60, periodSeconds 1–240, timeoutSeconds 1–240) and the service's
+ * `ContainerAppProbeFailureThresholdOutOfRange` "must be in the range of ['1', '30']"
+ * (microsoft/azure-container-apps#1100), which we apply to every value.
+ */
+export const PROBE_LIMITS = {
+  failureThreshold: [1, 10],
+  initialDelaySeconds: [1, 30],
+  periodSeconds: [1, 30],
+  timeoutSeconds: [1, 30]
+} as const satisfies Record<string, readonly [number, number]>
+
+export function probes(): Probe[] {
+  const probe = (
+    type: Probe['type'],
+    t: Pick<Probe, 'initialDelaySeconds' | 'periodSeconds' | 'failureThreshold'>
+  ): Probe => ({ type, path: '/health', port: MLFLOW_PORT, timeoutSeconds: 5, ...t })
+  return [
+    // A first start migrates an empty database and may pip install: it may take 10 + 30 × 10 =
+    // 310 s. The window comes from a long period, not from more failures than Azure allows.
+    probe('Startup', { initialDelaySeconds: 10, periodSeconds: 30, failureThreshold: 10 }),
+    probe('Liveness', { initialDelaySeconds: 1, periodSeconds: 30, failureThreshold: 3 }),
+    probe('Readiness', { initialDelaySeconds: 1, periodSeconds: 10, failureThreshold: 3 })
+  ]
 }
 
 /** Quotes a word for bash, so hosts like `x:*` are never globbed or split. */
@@ -198,6 +214,8 @@ export function appSecrets(opts: {
   auth: AuthSettings
   authDatabaseUri: string
   flaskSecretKey: string
+  /** The password the app holds now: kept when the input does not give one (plan). */
+  currentAdminPassword?: string
 }): SecretSpec[] {
   const secrets: SecretSpec[] = [
     { name: SECRET_BACKEND_STORE_URI, value: opts.backendStoreUri },
@@ -209,9 +227,18 @@ export function appSecrets(opts: {
       { name: SECRET_FLASK_KEY, value: opts.flaskSecretKey }
     )
   }
-  if (opts.auth.mode === 'basic')
-    secrets.push({ name: SECRET_ADMIN_PASSWORD, value: opts.auth.adminPassword })
+  if (opts.auth.mode === 'basic') {
+    const value = opts.auth.adminPassword ?? opts.currentAdminPassword ?? UNKNOWN
+    secrets.push({ name: SECRET_ADMIN_PASSWORD, value })
+  }
   if (opts.auth.mode === 'oidc') secrets.push({ name: SECRET_OIDC_CLIENT, value: opts.auth.clientSecret })
-  // The service returns secrets sorted by name; so does the plan, to compare like with like.
-  return secrets.sort((a, b) => a.name.localeCompare(b.name))
+  return sortSecrets(secrets)
+}
+
+/**
+ * The one order of secrets everywhere (what the service answers, what the plan compares, what is
+ * written): by name, in code-unit order, which does not depend on the runner's locale.
+ */
+export function sortSecrets<T extends { name: string }>(secrets: readonly T[]): T[] {
+  return [...secrets].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
 }

@@ -12,18 +12,24 @@ export interface ResourceGroupSpec {
   tags: Tags
 }
 
-export interface SubnetSpec {
-  name: string
-  addressPrefix: string
-  /** Service the subnet is delegated to, e.g. `Microsoft.App/environments`. */
-  delegation: string
-}
-
+/**
+ * The VNet itself, without its subnets: they are child resources of their own, so that converging
+ * the VNet never rewrites (or deletes) subnets, nor what a policy or a person attached to them.
+ */
 export interface VirtualNetworkSpec {
   location: string
   tags: Tags
   addressPrefixes: string[]
-  subnets: SubnetSpec[]
+}
+
+/**
+ * Only what the action manages on a subnet. NSGs, route tables and service endpoints that someone
+ * else attached are neither compared nor written away.
+ */
+export interface SubnetSpec {
+  addressPrefix: string
+  /** Service the subnet is delegated to, e.g. `Microsoft.App/environments`. */
+  delegation: string
 }
 
 export interface PrivateDnsZoneSpec {
@@ -103,6 +109,7 @@ export interface Probe {
   port: number
   initialDelaySeconds: number
   periodSeconds: number
+  timeoutSeconds: number
   failureThreshold: number
 }
 
@@ -152,6 +159,7 @@ export interface ContainerAppSpec {
 export interface SpecByKind {
   resourceGroup: ResourceGroupSpec
   virtualNetwork: VirtualNetworkSpec
+  subnet: SubnetSpec
   privateDnsZone: PrivateDnsZoneSpec
   privateDnsLink: PrivateDnsLinkSpec
   logAnalytics: LogAnalyticsSpec
