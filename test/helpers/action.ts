@@ -49,6 +49,17 @@ export async function runAction(
   inputs: Record<string, string>,
   env: Record<string, string> = {}
 ): Promise<ActionRun> {
+  return startAction(inputs, env).done
+}
+
+export interface StartedAction {
+  /** Ends the run the way a cancelled workflow or a lost runner does: at once, no clean-up. */
+  kill(): void
+  done: Promise<ActionRun>
+}
+
+/** Starts the action without waiting for it, so a test can cancel it mid-way. */
+export function startAction(inputs: Record<string, string>, env: Record<string, string> = {}): StartedAction {
   const dir = mkdtempSync(join(tmpdir(), 'mlflow-action-run-'))
   const outputFile = join(dir, 'output')
   const summaryFile = join(dir, 'summary')
@@ -75,29 +86,32 @@ export async function runAction(
   let stderr = ''
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-  const exitCode = await new Promise<number>((res, rej) => {
+  const done = new Promise<number>((res, rej) => {
     child.on('error', rej)
     child.on('close', (code) => res(code ?? -1))
-  })
-  const outputText = readFileSync(outputFile, 'utf8')
-  const summary = readFileSync(summaryFile, 'utf8')
-  const maskPrefix = '::add-mask::'
-  const shown = stdout
-    .split('\n')
-    .filter((l) => !l.startsWith(maskPrefix))
-    .join('\n')
-  return {
-    exitCode,
-    stdout,
-    stderr,
-    outputs: parseOutputFile(outputText),
-    summary,
-    masked: stdout
+  }).then((exitCode) => collect(exitCode))
+  const collect = (exitCode: number): ActionRun => {
+    const outputText = readFileSync(outputFile, 'utf8')
+    const summary = readFileSync(summaryFile, 'utf8')
+    const maskPrefix = '::add-mask::'
+    const shown = stdout
       .split('\n')
-      .filter((l) => l.startsWith(maskPrefix))
-      .map((l) => l.slice(maskPrefix.length)),
-    everything: [shown, stderr, outputText, summary].join('\n')
+      .filter((l) => !l.startsWith(maskPrefix))
+      .join('\n')
+    return {
+      exitCode,
+      stdout,
+      stderr,
+      outputs: parseOutputFile(outputText),
+      summary,
+      masked: stdout
+        .split('\n')
+        .filter((l) => l.startsWith(maskPrefix))
+        .map((l) => l.slice(maskPrefix.length)),
+      everything: [shown, stderr, outputText, summary].join('\n')
+    }
   }
+  return { kill: () => child.kill('SIGKILL'), done }
 }
 
 /** The `::error::` line(s) of a failed run. */

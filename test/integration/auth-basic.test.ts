@@ -4,12 +4,12 @@
  * effect on the next deploy. No password reaches a log, an output, a summary or the command line.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { ContainerAppsAPIClient } from '@azure/arm-appcontainers'
-import { readFileSync } from 'node:fs'
+import type { ContainerAppsAPIClient } from '@azure/arm-appcontainers'
 import { deriveNames } from '../../src/config/naming.js'
 import { pollUntil } from '../../src/util/poll.js'
 import { errorsOf, runAction, type ActionRun } from '../helpers/action.js'
 import { startEmulator, type Emulator } from '../helpers/emulator.js'
+import { sdkClients } from '../helpers/sdk.js'
 import { runtimeInfo, send } from '../helpers/ingress.js'
 
 const STACK = 'authn'
@@ -47,16 +47,7 @@ const admin = (password: string) => ({ username: 'admin', password })
 const SEARCH = '/api/2.0/mlflow/experiments/search?max_results=1'
 
 function appsClient(): ContainerAppsAPIClient {
-  const credential = {
-    getToken: async () => ({
-      token: emulator.env.AZURE_ACCESS_TOKEN!,
-      expiresOnTimestamp: Date.now() + 3_600_000
-    })
-  }
-  return new ContainerAppsAPIClient(credential, emulator.subscriptionId, {
-    endpoint: emulator.endpoint,
-    tlsOptions: { ca: readFileSync(emulator.caCertPath, 'utf8') }
-  })
+  return sdkClients(emulator).aca
 }
 
 beforeAll(async () => {

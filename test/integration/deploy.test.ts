@@ -76,10 +76,12 @@ describe('deploy against the local Azure', () => {
     expect(r.outputs['app-name']).toBe('itest-mlflow')
     expect(r.outputs['resource-group']).toBe('rg-itest')
     expect(r.outputs.revision).toMatch(/^itest-mlflow--[a-z0-9-]+$/)
-    expect(r.outputs.changes).toBe('12')
+    expect(r.outputs.changes).toBe('14')
     for (const type of [
       'resourcegroups/rg-itest',
       'virtualNetworks/itest-vnet',
+      'virtualNetworks/itest-vnet/subnets/aca',
+      'virtualNetworks/itest-vnet/subnets/db',
       'privateDnsZones/',
       'virtualNetworkLinks/itest-vnet-link',
       'workspaces/itest-logs',
@@ -93,7 +95,7 @@ describe('deploy against the local Azure', () => {
     ]) {
       expect(writes.some((w) => w.toLowerCase().includes(type.toLowerCase()))).toBe(true)
     }
-    expect(r.summary).toContain('| resource | name | action | changed fields |')
+    expect(r.summary).toContain('| resource | name | action | changes |')
     expect(r.summary).toContain('```mermaid')
     expect(r.stdout).toMatch(/::group::containerApp itest-mlflow: created in [\d.]+s/)
   }, 300_000)
@@ -113,7 +115,9 @@ describe('deploy against the local Azure', () => {
     expect(r.outputs.changes).toBe('1')
     expect(writes.length).toBeGreaterThan(0)
     for (const w of writes) expect(w).toMatch(/\/containerApps\/itest-mlflow$/i)
-    expect(r.summary).toMatch(/containerApp .*update.*minReplicas, maxReplicas/)
+    expect(r.summary).toContain(
+      '| containerApp | `itest-mlflow` | 🟡 update | minReplicas 1 → 2; maxReplicas 1 → 2 |'
+    )
   }, 300_000)
 
   it('plan shows a pending change and writes nothing', async () => {
@@ -122,7 +126,9 @@ describe('deploy against the local Azure', () => {
     expect(writes).toEqual([])
     expect(r.outputs.changes).toBe('1')
     expect(r.summary).toContain('MLflow stack plan')
-    expect(r.summary).toMatch(/containerApp .*update.*minReplicas, maxReplicas/)
+    expect(r.summary).toContain(
+      '| containerApp | `itest-mlflow` | 🟡 update | minReplicas 2 → 3; maxReplicas 2 → 3 |'
+    )
   }, 300_000)
 
   it('never lets a secret reach a log, an output or the summary', async () => {

@@ -3,74 +3,14 @@
  * action uses: if these pass, the SDKs' wire expectations (paths, bodies, LRO shapes, errors) hold.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { ContainerAppsAPIClient, type ContainerApp, type Revision } from '@azure/arm-appcontainers'
-import { NetworkManagementClient } from '@azure/arm-network'
-import { OperationalInsightsManagementClient } from '@azure/arm-operationalinsights'
-import { PostgreSQLManagementFlexibleServerClient } from '@azure/arm-postgresql-flexible'
-import { PrivateDnsManagementClient } from '@azure/arm-privatedns'
-import { ResourceManagementClient } from '@azure/arm-resources'
-import { StorageManagementClient } from '@azure/arm-storage'
-import { readFileSync } from 'node:fs'
+import type { ContainerApp, Revision } from '@azure/arm-appcontainers'
 import { isWrite, startEmulator, type Emulator, type RequestRecord } from '../helpers/emulator.js'
+import { armError, fastLro, sdkClients, until } from '../helpers/sdk.js'
 
 const TIME_SCALE = 0.002
 const LOCATION = 'eastus'
-const lro = { updateIntervalInMs: 20 }
-
-function clientsFor(
-  emu: Emulator,
-  retryOptions?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number }
-) {
-  const credential = {
-    getToken: async () => ({ token: emu.token, expiresOnTimestamp: Date.now() + 3_600_000 })
-  }
-  const common = {
-    endpoint: emu.endpoint,
-    tlsOptions: { ca: readFileSync(emu.caCertPath, 'utf8') },
-    ...(retryOptions ? { retryOptions } : {})
-  }
-  const sub = emu.subscriptionId
-  return {
-    rm: new ResourceManagementClient(credential, sub, common),
-    net: new NetworkManagementClient(credential, sub, common),
-    dns: new PrivateDnsManagementClient(credential, sub, common),
-    oi: new OperationalInsightsManagementClient(credential, sub, common),
-    st: new StorageManagementClient(credential, sub, common),
-    pg: new PostgreSQLManagementFlexibleServerClient(credential, sub, {
-      ...common,
-      credentialScopes: ['https://management.azure.com/.default']
-    }),
-    aca: new ContainerAppsAPIClient(credential, sub, common)
-  }
-}
-
-/** Re-reads until the value satisfies `ok`, failing with the last value once the deadline passes. */
-async function until<T>(
-  what: string,
-  read: () => Promise<T>,
-  ok: (v: T) => boolean,
-  deadlineMs = 15_000
-): Promise<T> {
-  const deadline = Date.now() + deadlineMs
-  let last: T = await read()
-  while (!ok(last)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`)
-    await new Promise((r) => setTimeout(r, 20))
-    last = await read()
-  }
-  return last
-}
-
-async function armError(
-  promise: Promise<unknown>
-): Promise<{ statusCode?: number; code?: string; message: string }> {
-  try {
-    await promise
-  } catch (err) {
-    return err as { statusCode?: number; code?: string; message: string }
-  }
-  throw new Error('expected the call to fail')
-}
+const lro = fastLro
+const clientsFor = sdkClients
 
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = []

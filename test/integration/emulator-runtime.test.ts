@@ -6,13 +6,7 @@
  * secrets the way ACA hands them over.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { ContainerAppsAPIClient, type Revision } from '@azure/arm-appcontainers'
-import { NetworkManagementClient } from '@azure/arm-network'
-import { OperationalInsightsManagementClient } from '@azure/arm-operationalinsights'
-import { PostgreSQLManagementFlexibleServerClient } from '@azure/arm-postgresql-flexible'
-import { PrivateDnsManagementClient } from '@azure/arm-privatedns'
-import { ResourceManagementClient } from '@azure/arm-resources'
-import { StorageManagementClient } from '@azure/arm-storage'
+import type { Revision } from '@azure/arm-appcontainers'
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob'
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
@@ -24,6 +18,7 @@ import { parseInputs, type DeployConfig } from '../../src/config/inputs.js'
 import { desiredState, POSTGRES_ADMIN_LOGIN } from '../../src/stack/desired.js'
 import type { ContainerAppSpec } from '../../src/stack/specs.js'
 import { startEmulator, type Emulator, type RuntimeInfo } from '../helpers/emulator.js'
+import { sdkClients } from '../helpers/sdk.js'
 
 const LOCATION = 'westeurope'
 const VERSION = '3.17.2'
@@ -68,25 +63,7 @@ describe('local Azure with --runtime mlflow, driven by the real SDK clients', ()
   let fqdn = ''
   let config: DeployConfig
 
-  const clients = () => {
-    const credential = {
-      getToken: async () => ({ token: emu.token, expiresOnTimestamp: Date.now() + 3_600_000 })
-    }
-    const common = { endpoint: emu.endpoint, tlsOptions: { ca } }
-    const sub = emu.subscriptionId
-    return {
-      rm: new ResourceManagementClient(credential, sub, common),
-      net: new NetworkManagementClient(credential, sub, common),
-      dns: new PrivateDnsManagementClient(credential, sub, common),
-      oi: new OperationalInsightsManagementClient(credential, sub, common),
-      st: new StorageManagementClient(credential, sub, common),
-      pg: new PostgreSQLManagementFlexibleServerClient(credential, sub, {
-        ...common,
-        credentialScopes: ['https://management.azure.com/.default']
-      }),
-      aca: new ContainerAppsAPIClient(credential, sub, common)
-    }
-  }
+  const clients = () => sdkClients(emu)
   let c: ReturnType<typeof clients>
 
   /** A request through the ingress, as a client that resolved the FQDN would send it. */
@@ -263,6 +240,7 @@ describe('local Azure with --runtime mlflow, driven by the real SDK clients', ()
       storageKey,
       postgresPassword: PASSWORD,
       postgresPasswordIsNew: true,
+      postgresServerExists: true,
       flaskSecretKey: randomBytes(24).toString('hex')
     })
     const appSpec = desired.find((d) => d.kind === 'containerApp')!.spec as ContainerAppSpec

@@ -30,6 +30,7 @@ const facts: Facts = {
   storageKey: 'storage-key-value-0123456789',
   postgresPassword: 'postgres-password-0123456789',
   postgresPasswordIsNew: false,
+  postgresServerExists: true,
   flaskSecretKey: 'flask-secret-value'
 }
 const app = (inputs: Record<string, string>) =>

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals'
 import { parseInputs, type DeployConfig } from '../../src/config/inputs.js'
 import { desiredState, type AnyDesired } from '../../src/stack/desired.js'
 import { UNKNOWN, hasUnknown, type Facts } from '../../src/stack/facts.js'
-import { passwordFromBackendStoreUri } from '../../src/stack/mlflowContainer.js'
+import { passwordFromBackendStoreUri, probes, PROBE_LIMITS } from '../../src/stack/mlflowContainer.js'
 import type { ContainerAppSpec } from '../../src/stack/specs.js'
 
 const SUB = '00000000-0000-4000-8000-000000000001'
@@ -24,7 +24,8 @@ const known: Facts = {
   environmentDefaultDomain: 'blue-123.westeurope.azurecontainerapps.io',
   storageKey: 'storage-key-value',
   postgresPassword: 'p@ss/word',
-  postgresPasswordIsNew: false
+  postgresPasswordIsNew: false,
+  postgresServerExists: true
 }
 const app = (graph: AnyDesired[]) => graph.find((d) => d.kind === 'containerApp')!.spec as ContainerAppSpec
 
@@ -32,7 +33,7 @@ describe('desiredState', () => {
   it('describes the whole stack with dependencies inside the graph', () => {
     const graph = desiredState(config(), known)
     const kinds = graph.map((d) => d.kind)
-    expect(kinds).toHaveLength(11)
+    expect(kinds).toHaveLength(13)
     const keys = graph.map((d) => d.key)
     // The auth database is the one optional resource; without auth, depending on it is moot.
     for (const d of graph)
@@ -50,12 +51,19 @@ describe('desiredState', () => {
     expect(graph.find((d) => d.kind === 'postgresServer')!.spec).toMatchObject({
       publicNetworkAccess: 'Disabled'
     })
-    const vnet = graph.find((d) => d.kind === 'virtualNetwork')!.spec
-    expect(vnet).toMatchObject({
-      subnets: [
-        { name: 'aca', delegation: 'Microsoft.App/environments' },
-        { name: 'db', delegation: 'Microsoft.DBforPostgreSQL/flexibleServers' }
-      ]
+    expect(graph.find((d) => d.key === 'acaSubnet')).toMatchObject({
+      address: { name: 'aca', parent: 'team-a-vnet' },
+      spec: { addressPrefix: '10.42.0.0/23', delegation: 'Microsoft.App/environments' }
+    })
+    expect(graph.find((d) => d.key === 'dbSubnet')).toMatchObject({
+      address: { name: 'db', parent: 'team-a-vnet' },
+      spec: { addressPrefix: '10.42.2.0/24', delegation: 'Microsoft.DBforPostgreSQL/flexibleServers' }
+    })
+    // The VNet itself lists no subnets: a VNet PUT would replace them (and what is attached to them).
+    expect(graph.find((d) => d.kind === 'virtualNetwork')!.spec).toEqual({
+      location: 'westeurope',
+      tags: expect.any(Object),
+      addressPrefixes: ['10.42.0.0/16']
     })
   })
 
@@ -109,7 +117,11 @@ describe('desiredState', () => {
   })
 
   it('marks values only Azure knows before the first apply', () => {
-    const graph = desiredState(config(), { postgresPasswordIsNew: true, postgresPassword: 'x' })
+    const graph = desiredState(config(), {
+      postgresPasswordIsNew: true,
+      postgresPassword: 'x',
+      postgresServerExists: false
+    })
     expect(graph.find((d) => d.kind === 'managedEnvironment')!.spec).toMatchObject({
       logAnalyticsCustomerId: UNKNOWN
     })
@@ -119,10 +131,41 @@ describe('desiredState', () => {
     })
   })
 
-  it('sends the admin password only when it is new', () => {
-    const graph = desiredState(config(), known)
-    expect(graph.find((d) => d.kind === 'postgresServer')!.spec).toMatchObject({
-      administratorLoginPassword: undefined
+  it('sends the admin password only when it is new, or the server must be created', () => {
+    const server = (facts: Facts) =>
+      desiredState(config(), facts).find((d) => d.kind === 'postgresServer')!.spec
+    expect(server(known)).toMatchObject({ administratorLoginPassword: undefined })
+    // Deleted under an app that still holds its URI: created again with that URI's password.
+    expect(server({ ...known, postgresServerExists: false })).toMatchObject({
+      administratorLoginPassword: 'p@ss/word'
     })
+    expect(server({ ...known, postgresPasswordIsNew: true })).toMatchObject({
+      administratorLoginPassword: 'p@ss/word'
+    })
+  })
+
+  it('keeps every probe value inside what Container Apps accepts, and allows a slow first start', () => {
+    for (const p of probes()) {
+      for (const [field, [min, max]] of Object.entries(PROBE_LIMITS)) {
+        const value = p[field as keyof typeof PROBE_LIMITS]
+        expect(value).toBeGreaterThanOrEqual(min)
+        expect(value).toBeLessThanOrEqual(max)
+        expect(value).toBeLessThanOrEqual(30)
+      }
+    }
+    const startup = probes().find((p) => p.type === 'Startup')!
+    expect(
+      startup.initialDelaySeconds + startup.periodSeconds * startup.failureThreshold
+    ).toBeGreaterThanOrEqual(300)
+  })
+
+  it('keeps the admin password the app holds when a plan is given none', () => {
+    const plan = parseInputs(
+      (n) =>
+        ({ command: 'plan', 'stack-name': 'team-a', location: 'westeurope', 'subscription-id': SUB })[n] ?? ''
+    ) as DeployConfig
+    const secrets = app(desiredState(plan, { ...known, adminPassword: 'the-current-one' })).secrets
+    expect(secrets.find((s) => s.name === 'admin-password')!.value).toBe('the-current-one')
+    expect(secrets.map((s) => s.name)).toEqual([...secrets.map((s) => s.name)].sort())
   })
 })

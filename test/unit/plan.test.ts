@@ -2,7 +2,10 @@ import { describe, expect, it } from '@jest/globals'
 import type { Observed } from '../../src/azure/port.js'
 import { parseInputs, type DeployConfig } from '../../src/config/inputs.js'
 import { changedFields } from '../../src/engine/diff.js'
-import { countChanges, plan } from '../../src/engine/plan.js'
+import { normalizeLocation } from '../../src/azure/common.js'
+import { blockers, countChanges, plan } from '../../src/engine/plan.js'
+import { formatChange, formatChanges } from '../../src/report/changes.js'
+import { immutableChanges } from '../../src/stack/replacements.js'
 import type { ActualState } from '../../src/stack/graph.js'
 import { desiredState, type AnyDesired } from '../../src/stack/desired.js'
 import type { Facts } from '../../src/stack/facts.js'
@@ -27,7 +30,8 @@ const facts: Facts = {
   environmentDefaultDomain: 'd.example',
   storageKey: 's',
   postgresPassword: 'p',
-  postgresPasswordIsNew: false
+  postgresPasswordIsNew: false,
+  postgresServerExists: true
 }
 
 /** What Azure would report back for a graph that was applied as is. */
@@ -37,7 +41,7 @@ function applied(graph: AnyDesired[]): ActualState {
     const spec = JSON.parse(JSON.stringify(d.spec)) as Record<string, unknown>
     delete spec.administratorLoginPassword
     delete spec.logAnalyticsSharedKey
-    actual[d.kind] = {
+    actual[d.key] = {
       kind: d.kind,
       id: `id/${d.kind}`,
       name: d.address.name,
@@ -78,7 +82,7 @@ describe('plan', () => {
   it('creates everything on an empty subscription', () => {
     const entries = plan(desiredState(config(), facts), {})
     expect(entries.every((e) => e.action === 'create')).toBe(true)
-    expect(countChanges(entries)).toBe(11)
+    expect(countChanges(entries)).toBe(13)
   })
 
   it('is a no-op when Azure matches', () => {
@@ -95,33 +99,45 @@ describe('plan', () => {
         kind: 'containerApp',
         name: 'team-a-mlflow',
         action: 'update',
-        changes: ['minReplicas', 'maxReplicas']
+        changes: [
+          { path: 'minReplicas', before: 1, after: 2, sensitive: false },
+          { path: 'maxReplicas', before: 1, after: 2, sensitive: false }
+        ],
+        blocked: []
       }
     ])
+    expect(formatChanges(entries.find((e) => e.action === 'update')!)).toBe(
+      'minReplicas 1 → 2; maxReplicas 1 → 2'
+    )
   })
 
   it('names a changed secret without its value', () => {
     const actual = applied(desiredState(config(), facts))
     const entries = plan(desiredState(config(), { ...facts, storageKey: 'rotated-secret' }), actual)
     const app = entries.find((e) => e.kind === 'containerApp')!
-    expect(app.changes).toEqual(['secrets'])
+    expect(app.changes).toEqual([
+      { path: 'secrets.storage-access-key', before: '(sensitive)', after: '(sensitive)', sensitive: true }
+    ])
+    expect(formatChanges(app)).toBe('secrets.storage-access-key (sensitive)')
     expect(JSON.stringify(entries)).not.toContain('rotated-secret')
+    expect(JSON.stringify(entries)).not.toContain("'s'")
   })
 
   it('rewrites a resource an earlier run left failed', () => {
     const graph = desiredState(config(), facts)
     const actual = applied(graph)
     actual.postgresServer!.provisioningState = 'Failed'
-    expect(plan(graph, actual).find((e) => e.kind === 'postgresServer')).toMatchObject({
-      action: 'update',
-      changes: ['provisioningState (Failed)']
-    })
+    const entry = plan(graph, actual).find((e) => e.kind === 'postgresServer')!
+    expect(entry.action).toBe('update')
+    expect(formatChanges(entry)).toBe('provisioningState Failed → Succeeded')
   })
 
   it('resets a postgres password that is no longer known', () => {
     const actual = applied(desiredState(config(), facts))
     const entries = plan(desiredState(config(), { ...facts, postgresPasswordIsNew: true }), actual)
-    expect(entries.find((e) => e.kind === 'postgresServer')!.changes).toEqual(['administratorLoginPassword'])
+    expect(formatChanges(entries.find((e) => e.kind === 'postgresServer')!)).toBe(
+      'administratorLoginPassword (sensitive)'
+    )
   })
 
   it('leaves a user-given resource group alone', () => {
@@ -129,5 +145,87 @@ describe('plan', () => {
     const actual = applied(desiredState(config({ 'resource-group': 'theirs' }), facts))
     graph[0]!.managed = false
     expect(plan(graph, actual)[0]!.action).toBe('noop')
+  })
+
+  it('shows each changed value like a Terraform plan, long values cut and tags by name', () => {
+    const actual = applied(desiredState(config({ tags: 'team=a' }), facts))
+    const entries = plan(desiredState(config({ tags: 'team=b,cost.center=42', cpu: '2' }), facts), actual)
+    const rg = entries.find((e) => e.key === 'resourceGroup')!
+    expect(formatChanges(rg)).toBe('tags.team a → b; tags.cost.center (none) → 42')
+    const app = entries.find((e) => e.key === 'containerApp')!
+    expect(formatChanges(app)).toContain('container.cpu 1 → 2')
+    expect(formatChanges(app)).toContain('container.memory 2Gi → 4Gi')
+    for (const c of app.changes) expect(formatChange(c).length).toBeLessThan(160)
+  })
+
+  it('compares regions normalized, as adapters read them back', () => {
+    expect(normalizeLocation('West Europe')).toBe('westeurope')
+    expect(normalizeLocation('westeurope')).toBe('westeurope')
+  })
+})
+
+describe('changes Azure cannot make in place', () => {
+  const blocked = (
+    from: Record<string, string>,
+    to: Record<string, string>,
+    mutate?: (a: ActualState) => void
+  ) => {
+    const actual = applied(desiredState(config(from), facts))
+    mutate?.(actual)
+    const entries = plan(desiredState(config(to), facts), actual, immutableChanges)
+    return { entries, reasons: blockers(entries) }
+  }
+
+  it('a PostgreSQL major version: up needs its own upgrade, down is impossible', () => {
+    const up = blocked({ 'postgres-version': '16' }, { 'postgres-version': '17' })
+    expect(up.entries.find((e) => e.key === 'postgresServer')!.action).toBe('replace')
+    expect(up.reasons).toEqual([
+      expect.stringMatching(
+        /^`postgres-version` 16 → 17 needs a major-version upgrade, which is its own operation on Azure: .*az postgres flexible-server upgrade --version 17/
+      )
+    ])
+    expect(blocked({ 'postgres-version': '16' }, { 'postgres-version': '15' }).reasons[0]).toMatch(
+      /^`postgres-version` 16 → 15 cannot be applied: PostgreSQL cannot go back/
+    )
+  })
+
+  it('storage may grow but not shrink', () => {
+    expect(blocked({ 'postgres-storage-gb': '64' }, { 'postgres-storage-gb': '128' }).reasons).toEqual([])
+    expect(blocked({ 'postgres-storage-gb': '64' }, { 'postgres-storage-gb': '32' }).reasons).toEqual([
+      "`postgres-storage-gb` 64 → 32 cannot be applied: the server's storage can grow but never shrink; keep 64 GB or more."
+    ])
+  })
+
+  it('a region: one line for the whole stack', () => {
+    const { entries, reasons } = blocked({}, { location: 'northeurope' })
+    expect(entries.filter((e) => e.action === 'replace').length).toBeGreaterThan(5)
+    expect(reasons).toHaveLength(1)
+    expect(reasons[0]).toMatch(/^`location` westeurope → northeurope cannot be applied/)
+  })
+
+  it('the VNet address space, while its subnets hold the server and the environment', () => {
+    const { reasons } = blocked({}, { 'vnet-address-space': '10.60.0.0/16' })
+    expect(reasons).toContain(
+      "`vnet-address-space` 10.42.0.0/16 → 10.60.0.0/16 cannot be applied: the stack's subnets are in use by its PostgreSQL server and Container Apps environment, which cannot move to other subnets; destroy the stack and deploy it again (its data goes with it), or keep the current value."
+    )
+  })
+
+  it('fields no input sets: named by resource and field', () => {
+    const { reasons } = blocked({}, {}, (a) => {
+      a.postgresServer!.spec.administratorLogin = 'someone'
+      a.managedEnvironment!.spec.internal = true
+    })
+    expect(reasons).toEqual([
+      expect.stringMatching(
+        /^postgresServer team-a-pg-\w+: administratorLogin someone → mlflowadmin cannot change in place/
+      ),
+      expect.stringMatching(/^managedEnvironment team-a-env: internal true → false cannot change in place/)
+    ])
+  })
+
+  it('ingress internal on the app is an in-place change', () => {
+    const { entries, reasons } = blocked({}, { ingress: 'internal' })
+    expect(reasons).toEqual([])
+    expect(entries.find((e) => e.key === 'containerApp')!.action).toBe('update')
   })
 })
