@@ -4,13 +4,16 @@
 // would, and print the smoke-tested MLflow URL. The local Azure keeps running until Ctrl-C, so the
 // URL stays up to look at (through the local Azure's proxy, printed at the end).
 //
-//   npm run local [-- --stack NAME] [-- --time-scale X]
+// The action's workflow commands are rendered for a person (see workflow-commands.mjs).
+//
+//   npm run local [-- --stack NAME] [-- --time-scale X] [-- --verbose]
 import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { createRenderer } from './workflow-commands.mjs'
 
 const root = resolve(import.meta.dirname, '..')
 const { values: args } = parseArgs({
@@ -19,7 +22,8 @@ const { values: args } = parseArgs({
     'time-scale': { type: 'string', default: '0.01' },
     state: { type: 'string', default: join(root, '.state', 'local') },
     runtime: { type: 'string', default: 'mlflow' },
-    'keep-running': { type: 'boolean', default: true }
+    'keep-running': { type: 'boolean', default: true },
+    verbose: { type: 'boolean', default: false }
   }
 })
 
@@ -63,7 +67,10 @@ const ready = await new Promise((res, rej) => {
 })
 console.log(`ARM endpoint ${ready.endpoint}, subscription ${ready.subscriptionId}`)
 
-function runAction(inputs) {
+const render = createRenderer({ verbose: args.verbose })
+
+/** Runs the bundled action as the runner would, showing its output as the runner would. */
+async function runAction(inputs) {
   const dir = mkdtempSync(join(ready.caCertPath, '..', 'run-'))
   const output = join(dir, 'output')
   const summary = join(dir, 'summary')
@@ -71,7 +78,15 @@ function runAction(inputs) {
   writeFileSync(summary, '')
   const env = { ...process.env, ...ready.env, GITHUB_OUTPUT: output, GITHUB_STEP_SUMMARY: summary }
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v
-  const result = spawnSync(actionNode, [join(root, 'dist', 'index.js')], { env, stdio: 'inherit' })
+  const child = spawn(actionNode, [join(root, 'dist', 'index.js')], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
+  for await (const line of createInterface({ input: child.stdout })) {
+    const shown = render(line)
+    if (shown !== null) console.log(shown)
+  }
+  const status = child.exitCode ?? (await new Promise((res) => child.once('exit', (code) => res(code))))
   const outputs = {}
   const lines = readFileSync(output, 'utf8').split('\n')
   for (let i = 0; i < lines.length; i++) {
@@ -81,7 +96,7 @@ function runAction(inputs) {
     for (i++; i < lines.length && lines[i] !== m[2]; i++) value.push(lines[i])
     outputs[m[1]] = value.join('\n')
   }
-  return { status: result.status, outputs }
+  return { status, outputs }
 }
 
 // The MLflow admin password of this local stack: made once, kept in the state dir, never printed.
@@ -91,7 +106,7 @@ if (!existsSync(passwordFile))
 const adminPassword = readFileSync(passwordFile, 'utf8').trim()
 
 step(`Deploying stack '${args.stack}' with ${actionNode === node24 ? 'Node 24' : process.version}`)
-const deployed = runAction({
+const deployed = await runAction({
   command: 'deploy',
   'stack-name': args.stack,
   location: 'westeurope',
@@ -103,7 +118,11 @@ if (deployed.status !== 0) {
 }
 
 step('Smoke-testing the deployed MLflow (mlflow demo + REST round trip)')
-const smoke = runAction({ command: 'smoke-test', 'stack-name': args.stack, 'admin-password': adminPassword })
+const smoke = await runAction({
+  command: 'smoke-test',
+  'stack-name': args.stack,
+  'admin-password': adminPassword
+})
 if (smoke.status !== 0) {
   stop()
   process.exit(smoke.status ?? 1)
