@@ -46,4 +46,23 @@ describe('smoke-test of a server given by URL', () => {
     expect(r.exitCode).not.toBe(0)
     expect(errorsOf(r)).toMatch(/Input 'tracking-uri' has value 'ftp:\/\/x': must be the http\(s\) URL/)
   }, 60_000)
+
+  it('takes user:password@ out of a tracking URI: the password never reaches an output, the summary or the log', async () => {
+    const password = 'Pw-in-the-URI-73519'
+    const r = await runAction({
+      command: 'smoke-test',
+      'tracking-uri': `https://ops:${password}@127.0.0.1:9`,
+      'mlflow-demo': 'false',
+      'wait-timeout': '10'
+    })
+    expect(r.exitCode).not.toBe(0)
+    expect(r.outputs['tracking-uri']).toBe('https://127.0.0.1:9')
+    expect(r.everything).not.toContain(password)
+    expect(r.masked).toContain(password)
+
+    const bad = await runAction({ command: 'smoke-test', 'tracking-uri': `https://ops:${password}@host/x?y` })
+    expect(bad.exitCode).not.toBe(0)
+    expect(errorsOf(bad)).toMatch(/Input 'tracking-uri' has value 'https:\/\/ops:\*\*\*@host\/x\?y'/)
+    expect(bad.everything).not.toContain(password)
+  }, 120_000)
 })

@@ -1,6 +1,12 @@
 import { describe, expect, it } from '@jest/globals'
 import { InputError } from '../../src/config/errors.js'
-import { parseInputs, type DeployConfig } from '../../src/config/inputs.js'
+import {
+  parseInputs,
+  parseTrackingUri,
+  redactUserInfo,
+  trackingUriSecret,
+  type DeployConfig
+} from '../../src/config/inputs.js'
 
 const SUB = '00000000-0000-4000-8000-000000000001'
 const base: Record<string, string> = {
@@ -125,5 +131,37 @@ describe('parseInputs', () => {
     expect(() => parse({ replicas: '99' })).toThrow(
       "Input 'replicas' has value '99': must be a whole number from 1 to 30"
     )
+  })
+
+  it('plan needs no admin password; deploy does', () => {
+    expect((parse({ command: 'plan', 'admin-password': '' }) as DeployConfig).auth).toEqual({ mode: 'basic' })
+    expect(problemsOf({ 'admin-password': '' }).map((p) => p.input)).toEqual(['admin-password'])
+  })
+})
+
+describe('tracking URIs', () => {
+  it('takes credentials out of the URI', () => {
+    expect(parseTrackingUri('https://ops:p%40ss@mlflow.example.com/')).toEqual({
+      url: 'https://mlflow.example.com',
+      credentials: { username: 'ops', password: 'p@ss' }
+    })
+    expect(parseTrackingUri('http://127.0.0.1:5000')).toEqual({ url: 'http://127.0.0.1:5000' })
+    for (const bad of ['ftp://x', 'https://', 'https://h/path', 'https://h?q=1', 'not a url'])
+      expect(parseTrackingUri(bad)).toBe('invalid')
+  })
+
+  it('hides the password in messages and finds it for masking', () => {
+    expect(redactUserInfo('https://ops:secret@h/x')).toBe('https://ops:***@h/x')
+    expect(redactUserInfo('https://h/x')).toBe('https://h/x')
+    expect(trackingUriSecret(' https://ops:se%2Fcret@h ')).toBe('se%2Fcret')
+    expect(trackingUriSecret('https://ops@h')).toBeUndefined()
+  })
+
+  it('a smoke test takes the credentials from the URI', () => {
+    const config = parseInputs(reader({ command: 'smoke-test', 'tracking-uri': 'https://u:pw@h.example' }))
+    expect(config).toMatchObject({
+      trackingUri: 'https://h.example',
+      credentials: { username: 'u', password: 'pw' }
+    })
   })
 })
