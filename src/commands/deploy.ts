@@ -96,6 +96,7 @@ export async function deploy(
   if (missing.length > 0) {
     for (const p of missing) log.info(`Resource provider ${p.namespace} is not registered: registering it`)
     const registered = await registerProviders(port, missing, { pollMs, timeoutMs: opts.waitTimeoutMs })
+    for (const p of registered) log.info(`Resource provider ${p.namespace}: registered now`)
     base.providers = providers.map((p) => registered.find((r) => r.namespace === p.namespace) ?? p)
   }
 

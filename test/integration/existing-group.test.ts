@@ -77,7 +77,7 @@ describe('a user-given resource group', () => {
     expect(at(/flexibleServers\/guest-pg-[^/]+$/i)).toBeLessThan(at(/virtualNetworks\/guest-vnet$/i))
     expect(at(/managedEnvironments\/guest-env$/i)).toBeLessThan(at(/virtualNetworks\/guest-vnet$/i))
     expect(at(/virtualNetworkLinks\/guest-vnet-link$/i)).toBeLessThan(at(/privateDnsZones\/[^/]+$/i))
-    expect(r.outputs.changes).toBe('11')
+    expect(r.outputs.changes).toBe('13')
 
     const state = JSON.stringify(await emulator.state())
     expect(state).toContain('teamownstore1')
