@@ -80,6 +80,8 @@ export interface ProviderState {
   namespace: string
   /** `Registered` | `NotRegistered` | `Registering` | `Unregistering` */
   registrationState: string
+  /** Where each resource type is offered, as the provider lists it (names normalized). */
+  locations: Record<string, string[]>
 }
 
 export interface AzurePort {

@@ -14,7 +14,8 @@ import { hasUnknown, type Facts } from '../stack/facts.js'
 import { stackAddresses, type StackKey } from '../stack/graph.js'
 import type { ResourceKind } from '../stack/specs.js'
 import { formatSeconds, type Log } from './log.js'
-import { checkProviders, registerProviders, type ProviderStatus } from './providers.js'
+import { InputError } from '../config/errors.js'
+import { checkProviders, registerProviders, unavailableIn, type ProviderStatus } from './providers.js'
 import { waitForLatestRevision } from './revision.js'
 import { factsFromApplied, gatherFacts, readSettledState } from './state.js'
 
@@ -61,6 +62,16 @@ export async function deploy(
   const addresses = stackAddresses(config.names)
 
   const providers = await checkProviders(port, { register: false, pollMs, timeoutMs: opts.waitTimeoutMs })
+  const unavailable = unavailableIn(config.location, providers)
+  if (unavailable.length > 0) {
+    throw new InputError([
+      {
+        input: 'location',
+        value: config.location,
+        rule: `must be a region where the stack's resources are offered; ${unavailable.join(', ')} ${unavailable.length === 1 ? 'is' : 'are'} not offered there (see az provider show --namespace <namespace> --query "resourceTypes[].locations")`
+      }
+    ])
+  }
   const actual = await readSettledState(port, addresses, log, { pollMs, timeoutMs: opts.waitTimeoutMs })
   const facts = await gatherFacts(port, addresses, actual, log)
   const desired = desiredState(config, facts)

@@ -17,6 +17,33 @@ export interface ProviderStatus {
   namespace: string
   /** `registered` already; `register` needed (plan); `registered-now` by this run. */
   action: 'registered' | 'register' | 'registered-now'
+  /** Where each of its resource types is offered (lower-case type → normalized regions). */
+  locations?: Record<string, string[]>
+}
+
+/** The resource types of the stack, each of which must be offered in the stack's region. */
+export const STACK_RESOURCE_TYPES = [
+  'Microsoft.Network/virtualNetworks',
+  'Microsoft.OperationalInsights/workspaces',
+  'Microsoft.Storage/storageAccounts',
+  'Microsoft.DBforPostgreSQL/flexibleServers',
+  'Microsoft.App/managedEnvironments',
+  'Microsoft.App/containerApps'
+] as const
+
+/**
+ * The stack's resource types that the providers say are not offered in `location` (a typo such
+ * as `westeuropa`, or a region without PostgreSQL flexible server), so the run can stop before it
+ * writes anything. A provider that lists no regions is not second-guessed.
+ */
+export function unavailableIn(location: string, providers: ProviderStatus[]): string[] {
+  return STACK_RESOURCE_TYPES.filter((type) => {
+    const [namespace, resourceType] = type.split('/') as [string, string]
+    const offered = providers.find((p) => p.namespace.toLowerCase() === namespace.toLowerCase())?.locations?.[
+      resourceType.toLowerCase()
+    ]
+    return offered !== undefined && !offered.includes(location)
+  })
 }
 
 export async function checkProviders(
@@ -26,11 +53,11 @@ export async function checkProviders(
   const states = await Promise.all(REQUIRED_PROVIDERS.map((ns) => port.getProvider(ns)))
   return Promise.all(
     states.map(async (state): Promise<ProviderStatus> => {
-      if (state.registrationState === 'Registered')
-        return { namespace: state.namespace, action: 'registered' }
-      if (!opts.register) return { namespace: state.namespace, action: 'register' }
+      const { namespace, locations } = state
+      if (state.registrationState === 'Registered') return { namespace, action: 'registered', locations }
+      if (!opts.register) return { namespace, action: 'register', locations }
       await registerProvider(port, state, opts)
-      return { namespace: state.namespace, action: 'registered-now' }
+      return { namespace, action: 'registered-now', locations }
     })
   )
 }
@@ -44,7 +71,7 @@ export async function registerProviders(
   return Promise.all(
     missing.map(async (p): Promise<ProviderStatus> => {
       await registerProvider(port, await port.getProvider(p.namespace), opts)
-      return { namespace: p.namespace, action: 'registered-now' }
+      return { ...p, action: 'registered-now' }
     })
   )
 }

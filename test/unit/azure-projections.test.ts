@@ -19,6 +19,7 @@ import * as postgresServers from '../../src/azure/postgresServers.js'
 import * as privateDnsLinks from '../../src/azure/privateDnsLinks.js'
 import * as privateDnsZones from '../../src/azure/privateDnsZones.js'
 import { providerFromArm } from '../../src/azure/providers.js'
+import { unavailableIn } from '../../src/commands/providers.js'
 import * as resourceGroups from '../../src/azure/resourceGroups.js'
 import { backoffDelay, isRetryable, retryReason, withRetry } from '../../src/azure/retry.js'
 import type { RetryInfo } from '../../src/azure/retry.js'
@@ -695,12 +696,48 @@ describe('providers', () => {
       providerFromArm({ namespace: 'Microsoft.App', registrationState: 'Registering' }, 'microsoft.app')
     ).toEqual({
       namespace: 'Microsoft.App',
-      registrationState: 'Registering'
+      registrationState: 'Registering',
+      locations: {}
     })
     expect(providerFromArm({}, 'Microsoft.App')).toEqual({
       namespace: 'Microsoft.App',
-      registrationState: 'NotRegistered'
+      registrationState: 'NotRegistered',
+      locations: {}
     })
+  })
+
+  it('reads where each resource type is offered, regions normalized', () => {
+    const p = providerFromArm(
+      {
+        namespace: 'Microsoft.App',
+        registrationState: 'Registered',
+        resourceTypes: [{ resourceType: 'managedEnvironments', locations: ['West Europe', 'East US 2'] }]
+      },
+      'Microsoft.App'
+    )
+    expect(p.locations).toEqual({ managedenvironments: ['westeurope', 'eastus2'] })
+  })
+})
+
+describe('stack resource types in a region', () => {
+  const offered = (ns: string, types: Record<string, string[]>) => ({
+    namespace: ns,
+    action: 'registered' as const,
+    locations: types
+  })
+  const providers = [
+    offered('Microsoft.App', { managedenvironments: ['westeurope'], containerapps: ['westeurope'] }),
+    offered('Microsoft.DBforPostgreSQL', { flexibleservers: ['northeurope'] }),
+    // A provider that lists no regions is not second-guessed.
+    { namespace: 'Microsoft.Network', action: 'registered' as const }
+  ]
+  it('names the types not offered there', () => {
+    expect(unavailableIn('westeurope', providers)).toEqual(['Microsoft.DBforPostgreSQL/flexibleServers'])
+    expect(unavailableIn('westeuropa', providers)).toEqual([
+      'Microsoft.DBforPostgreSQL/flexibleServers',
+      'Microsoft.App/managedEnvironments',
+      'Microsoft.App/containerApps'
+    ])
   })
 })
 
