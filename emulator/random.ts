@@ -50,6 +50,19 @@ function guidFrom(hash: Buffer): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`
 }
 
+/**
+ * A GUID that is always the same for the same parts: ids that belong to something the emulator does
+ * not model (a user-assigned identity's client and principal ids, the subscription's tenant).
+ */
+export function derivedGuid(...parts: string[]): string {
+  return guidFrom(digest(parts.map((p) => p.toLowerCase())))
+}
+
+/** The tenant the emulator's subscriptions belong to. */
+export function tenantOf(subscriptionId: string): string {
+  return derivedGuid('tenant', subscriptionId)
+}
+
 /** Removes the subscription from a path or id so two fresh state dirs produce the same values. */
 export function subscriptionFree(path: string): string {
   return path.toLowerCase().replace(/\/subscriptions\/[^/]+/, '/subscriptions/{sub}')

@@ -59,6 +59,63 @@ const REGIONS: Record<string, string> = {
   spaincentral: 'Spain Central'
 }
 
+/**
+ * Each region's pair (Microsoft Learn, "Azure region pairs and nonpaired regions"): where
+ * geo-redundant storage keeps its secondary copy. Regions without a pair are left out.
+ */
+const PAIRS: Record<string, string> = {
+  eastasia: 'southeastasia',
+  southeastasia: 'eastasia',
+  centralus: 'eastus2',
+  eastus2: 'centralus',
+  eastus: 'westus',
+  westus: 'eastus',
+  westus2: 'westcentralus',
+  westcentralus: 'westus2',
+  westus3: 'eastus',
+  northcentralus: 'southcentralus',
+  southcentralus: 'northcentralus',
+  northeurope: 'westeurope',
+  westeurope: 'northeurope',
+  japanwest: 'japaneast',
+  japaneast: 'japanwest',
+  brazilsouth: 'southcentralus',
+  brazilsoutheast: 'brazilsouth',
+  australiaeast: 'australiasoutheast',
+  australiasoutheast: 'australiaeast',
+  australiacentral: 'australiacentral2',
+  australiacentral2: 'australiacentral',
+  southindia: 'centralindia',
+  centralindia: 'southindia',
+  westindia: 'southindia',
+  canadacentral: 'canadaeast',
+  canadaeast: 'canadacentral',
+  uksouth: 'ukwest',
+  ukwest: 'uksouth',
+  koreacentral: 'koreasouth',
+  koreasouth: 'koreacentral',
+  francecentral: 'francesouth',
+  francesouth: 'francecentral',
+  uaenorth: 'uaecentral',
+  uaecentral: 'uaenorth',
+  southafricanorth: 'southafricawest',
+  southafricawest: 'southafricanorth',
+  swedencentral: 'swedensouth',
+  swedensouth: 'swedencentral',
+  switzerlandnorth: 'switzerlandwest',
+  switzerlandwest: 'switzerlandnorth',
+  germanywestcentral: 'germanynorth',
+  germanynorth: 'germanywestcentral',
+  norwayeast: 'norwaywest',
+  norwaywest: 'norwayeast'
+}
+
+/** The paired region's name, or undefined for a nonpaired region. */
+export function pairedRegion(location: string): string | undefined {
+  const region = findRegion(location)
+  return region ? PAIRS[region.name] : undefined
+}
+
 const BY_KEY = new Map<string, { name: string; displayName: string }>()
 for (const [name, displayName] of Object.entries(REGIONS)) {
   BY_KEY.set(name, { name, displayName })
@@ -81,6 +138,11 @@ export function sameRegion(a: string, b: string): boolean {
 
 export function regionNames(): string[] {
   return Object.keys(REGIONS)
+}
+
+/** The regions as ARM's provider listings write them (`West Europe`). */
+export function regionDisplayNames(): string[] {
+  return Object.values(REGIONS)
 }
 
 /**

@@ -19,6 +19,7 @@ import { FaultInjector, isWrite } from './faults.js'
 import { GUID_PATTERN, resourceGroupId } from './ids.js'
 import { isObject, stringAt, type JsonObject, type JsonValue } from './json.js'
 import type { RequestLog } from './requestLog.js'
+import { recordWrite, withSystemData } from './systemData.js'
 import type { ArmRequest, ArmResponse, Router } from './router.js'
 import type { TlsMaterial } from './tls.js'
 
@@ -93,9 +94,10 @@ export class ArmServer {
         req.socket.destroy()
         return
       }
+      recordWrite(ctx, method, path, answer.status)
       if (answer.delayMs && answer.delayMs > 0) await new Promise((r) => setTimeout(r, answer.delayMs))
       status = answer.status
-      this.send(res, answer.status, answer.body, answer.headers, req)
+      this.send(res, answer.status, withSystemData(ctx, answer.body), answer.headers, req)
     } catch (err) {
       const armError =
         err instanceof ArmError

@@ -18,6 +18,8 @@ export interface ResourceRecord {
   secrets: Record<string, string>
   /** Facts the emulator needs but ARM never shows (runtime URLs, generated addresses, specs). */
   internal: JsonObject
+  /** When ARM saw the resource created and last written (`systemData`, see systemData.ts). */
+  meta?: { createdAt: string; lastModifiedAt: string }
 }
 
 export type ProviderState = 'Registered' | 'NotRegistered' | 'Registering'

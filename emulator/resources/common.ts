@@ -14,6 +14,7 @@ import { asObject, asString, clone, isObject, type JsonObject, type JsonValue } 
 import type { LroShape } from '../lro.js'
 import { param, type ArmRequest, type ArmResponse } from '../router.js'
 import type { OperationRecord, ResourceRecord } from '../store.js'
+import { derivedGuid, randomGuid, tenantOf } from '../random.js'
 
 export const subscriptionOf = (req: ArmRequest): string => param(req, 'subscriptionId')
 
@@ -122,4 +123,40 @@ export function startLro(
 export function inResourceGroup(ctx: EmulatorContext, req: ArmRequest, type: string): ResourceRecord[] {
   const rgId = resourceGroupId(subscriptionOf(req), param(req, 'resourceGroupName'))
   return ctx.store.descendants(rgId, type)
+}
+
+/**
+ * A managed identity as ARM answers it (common-types `ManagedServiceIdentity`; examples
+ * ManagedEnvironments_CreateOrUpdate.json, ContainerApps_Get.json): the type and identities as
+ * given, a system-assigned identity's `principalId` (kept across writes) and `tenantId`, and each
+ * user-assigned identity's `clientId`/`principalId`. Microsoft.ManagedIdentity is not emulated:
+ * those two ids are derived from the identity's id, so one identity shows the same ids everywhere.
+ */
+export function identityView(
+  given: JsonValue | undefined,
+  existing: JsonValue | undefined,
+  subscriptionId: string
+): JsonObject | undefined {
+  const identity = asObject(given)
+  if (!identity) return undefined
+  const type = asString(identity['type']) ?? 'None'
+  const kinds = type.split(',').map((t) => t.trim().toLowerCase())
+  const view: JsonObject = { type }
+  if (kinds.includes('systemassigned')) {
+    const before = asObject(existing)
+    view['principalId'] = asString(before?.['principalId']) ?? randomGuid()
+    view['tenantId'] = tenantOf(subscriptionId)
+  }
+  const users = asObject(identity['userAssignedIdentities'])
+  if (kinds.includes('userassigned') && users) {
+    const shown: JsonObject = {}
+    for (const id of Object.keys(users)) {
+      shown[id] = {
+        clientId: derivedGuid('userAssignedIdentity.clientId', id),
+        principalId: derivedGuid('userAssignedIdentity.principalId', id)
+      }
+    }
+    view['userAssignedIdentities'] = shown
+  }
+  return view
 }

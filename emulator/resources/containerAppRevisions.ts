@@ -62,12 +62,15 @@ export class RevisionLifecycle {
   create(app: ResourceRecord, name: string, template: JsonObject): ResourceRecord {
     const id = `${app.id}/revisions/${name}`
     const host = hostFor(this.ctx, appSpec(app), name)
+    const created = new Date(this.ctx.now()).toISOString()
     const rev = newRecord(id, REVISION_TYPE, {
       id,
       name,
       type: REVISION_TYPE,
       properties: {
-        createdTime: new Date(this.ctx.now()).toISOString(),
+        createdTime: created,
+        // Active from its creation on (Revisions_Get.json: lastActiveTime = createdTime).
+        lastActiveTime: created,
         fqdn: host ?? '',
         template: clone(template),
         active: true,

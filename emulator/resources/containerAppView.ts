@@ -4,16 +4,7 @@
  * from the environment's default domain, outbound IPs, and the latest revision's FQDN.
  */
 import type { EmulatorContext } from '../context.js'
-import {
-  asArray,
-  asBoolean,
-  asString,
-  clone,
-  isObject,
-  objectAt,
-  stringAt,
-  type JsonObject
-} from '../json.js'
+import { asArray, asBoolean, asString, clone, objectAt, stringAt, type JsonObject } from '../json.js'
 import type { ResourceRecord } from '../store.js'
 
 export const APP_TYPE = 'Microsoft.App/containerApps'
@@ -95,9 +86,12 @@ export function renderApp(ctx: EmulatorContext, app: ResourceRecord): void {
         )}.azurecontainerapps.dev${app.id.replace(/\/providers\/Microsoft\.App/i, '')}/eventstream`
     }
   }
-  const identity = objectAt(spec, 'identity')
+  // Echoed as given (ContainerApps_ManagedBy_CreateOrUpdate.json).
+  const managedBy = asString(spec['managedBy'])
+  if (managedBy) view['managedBy'] = managedBy
+  // The identity with its principal/client ids, made on write (common.ts identityView).
+  const identity = objectAt(app.internal, 'identity')
   if (identity) view['identity'] = clone(identity)
-  if (isObject(spec['systemData'])) view['systemData'] = clone(spec['systemData'])
   app.body = view
 }
 

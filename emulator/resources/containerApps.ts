@@ -24,6 +24,7 @@ import type { ResourceRecord } from '../store.js'
 import {
   assertIdle,
   canonicalName,
+  identityView,
   inResourceGroup,
   listAnswer,
   newRecord,
@@ -150,6 +151,11 @@ function validate(
   if (objectAt(props, 'configuration')) configuration['secrets'] = secretNames
 
   const template = objectAt(props, 'template') ?? {}
+  // A container without resources gets the service's default share (0.5 CPU, 1Gi; Container Apps
+  // docs "Containers"), which every answer then shows (ContainerApps_ManagedBy_CreateOrUpdate.json).
+  for (const c of [...objectsOf(template['containers']), ...objectsOf(template['initContainers'])]) {
+    if (c['resources'] === undefined) c['resources'] = { cpu: 0.5, memory: '1Gi' }
+  }
   const containers = objectsOf(template['containers'])
   if (containers.length === 0) {
     throw badRequest(
@@ -231,6 +237,9 @@ export function registerContainerApps(
     record.body['name'] = name
     record.body['location'] = v.location
     record.internal['spec'] = v.spec
+    const identity = identityView(desired['identity'], record.internal['identity'], subscriptionOf(req))
+    if (identity) record.internal['identity'] = identity
+    else delete record.internal['identity']
     record.secrets = v.secrets
     setAppState(record, {
       provisioningState: 'InProgress',

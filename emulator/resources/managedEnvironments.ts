@@ -4,14 +4,18 @@
  * infrastructure subnet (exists, delegated to Microsoft.App/environments, /27 or larger, not
  * shared) and its Log Analytics customerId/sharedKey against a real workspace.
  */
+import { createHash } from 'node:crypto'
 import type { EmulatorContext } from '../context.js'
 import { parseCidr } from '../cidr.js'
 import { badRequest, conflict } from '../errors.js'
 import { GUID_PATTERN, idKey, providerResourceId } from '../ids.js'
 import {
+  asArray,
   asBoolean,
   asString,
   clone,
+  ensureObject,
+  isObject,
   mergePatch,
   objectAt,
   stringAt,
@@ -24,6 +28,7 @@ import type { ResourceRecord } from '../store.js'
 import {
   assertIdle,
   canonicalName,
+  identityView,
   inResourceGroup,
   listAnswer,
   newRecord,
@@ -45,7 +50,77 @@ const NS = 'Microsoft.App'
 const BASE =
   '/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.App/managedEnvironments'
 const NAME = /^[a-z][a-z0-9-]{0,58}[a-z0-9]$/
-const SHARED_KEY_PATH = 'properties.appLogsConfiguration.logAnalyticsConfiguration.sharedKey'
+/**
+ * Write-only values (spec: `x-ms-secret`, absent from the examples' responses): kept in the record's
+ * secrets under their path, never answered, put back under a PATCH.
+ */
+const WRITE_ONLY = [
+  'properties.appLogsConfiguration.logAnalyticsConfiguration.sharedKey',
+  'properties.customDomainConfiguration.certificateValue',
+  'properties.customDomainConfiguration.certificatePassword',
+  'properties.daprAIInstrumentationKey',
+  'properties.daprAIConnectionString',
+  'properties.appInsightsConfiguration.connectionString',
+  'properties.openTelemetryConfiguration.destinationsConfiguration.dataDogConfiguration.key'
+]
+/** Versions of the runtimes an environment hosts, as ManagedEnvironments_Get.json shows them. */
+const DAPR_VERSION = '1.9'
+const KEDA_VERSION = '2.8.1'
+const YEAR_MS = 365 * 24 * 60 * 60 * 1000
+
+/** `body` without the write-only values (and without objects they leave empty). */
+function withoutSecrets(body: JsonObject): JsonObject {
+  const copy = clone(body)
+  for (const path of WRITE_ONLY) {
+    const parts = path.split('.')
+    const last = parts.pop() ?? ''
+    for (let depth = parts.length; depth >= 0; depth--) {
+      const parent = objectAt(copy, ...parts.slice(0, depth))
+      if (!parent) continue
+      const key = depth === parts.length ? last : (parts[depth] ?? '')
+      const child = parent[key]
+      if (depth === parts.length || (isObject(child) && Object.keys(child).length === 0)) delete parent[key]
+      else break
+    }
+  }
+  return copy
+}
+
+function valueAt(body: JsonObject, path: string): string | undefined {
+  return stringAt(body, ...path.split('.'))
+}
+
+/**
+ * `customDomainConfiguration` as the service answers it (ManagedEnvironments_CreateOrUpdate.json,
+ * ManagedEnvironments_Get.json): the verification id, and with a certificate the given `dnsSuffix`
+ * plus `subjectName`, `thumbprint` and `expirationDate`. The emulator does not open the PKCS#12
+ * blob: the subject is the name it must cover (`CN=<dnsSuffix>`), the thumbprint the SHA-1 of the
+ * uploaded bytes and the expiry one year after the upload.
+ */
+function customDomainView(
+  given: JsonObject | undefined,
+  certificate: string | undefined,
+  before: JsonObject | undefined,
+  now: number
+): JsonObject {
+  const view: JsonObject = {
+    ...without(given ?? {}, ['subjectName', 'thumbprint', 'expirationDate']),
+    customDomainVerificationId:
+      asString(before?.['customDomainVerificationId']) ?? randomHex(64).toUpperCase()
+  }
+  const dnsSuffix = asString(given?.['dnsSuffix'])
+  if (!certificate || !dnsSuffix) return view
+  const thumbprint = createHash('sha1').update(Buffer.from(certificate, 'base64')).digest('hex').toUpperCase()
+  const same = asString(before?.['thumbprint']) === thumbprint
+  return {
+    ...view,
+    dnsSuffix,
+    subjectName: `CN=${dnsSuffix}`,
+    thumbprint,
+    expirationDate:
+      (same ? asString(before?.['expirationDate']) : undefined) ?? new Date(now + YEAR_MS).toISOString()
+  }
+}
 
 const LRO = {
   namespace: NS,
@@ -151,7 +226,6 @@ export function registerManagedEnvironments(ctx: EmulatorContext, router: Router
     }
     validateSubnet(ctx, id, props)
     validateLogs(ctx, props)
-    const sharedKey = stringAt(props, 'appLogsConfiguration', 'logAnalyticsConfiguration', 'sharedKey')
     const internal = asBoolean(objectAt(props, 'vnetConfiguration')?.['internal']) ?? false
     const subnet = newSubnet ? findSubnet(ctx, newSubnet) : undefined
     const domain =
@@ -160,34 +234,46 @@ export function registerManagedEnvironments(ctx: EmulatorContext, router: Router
     const staticIp =
       stringAt(existing?.body, 'properties', 'staticIp') ??
       (internal && subnet ? (addressInSubnet(subnet.subnet, 0) ?? randomPublicIp()) : randomPublicIp())
+    const shown = propertiesOf(withoutSecrets({ properties: props }))
+    const workloadProfiles = asArray(props['workloadProfiles']) ?? []
+    const identity = identityView(body['identity'], existing?.body['identity'], subscriptionOf(req))
     const view: JsonObject = {
       id,
       name,
       type: ENVIRONMENT_TYPE,
       location,
       tags: tagsOf(body),
+      ...(identity ? { identity } : {}),
       properties: {
         zoneRedundant: false,
-        ...(without({ properties: props }, [SHARED_KEY_PATH])['properties'] as JsonObject),
+        ...shown,
+        // ManagedEnvironmentMode (spec): as given, else what the profiles make it.
+        environmentMode:
+          asString(props['environmentMode']) ??
+          (workloadProfiles.length > 0 ? 'WorkloadProfiles' : 'ConsumptionOnly'),
         defaultDomain: domain,
         staticIp,
         eventStreamEndpoint: `https://${location.toLowerCase().replace(/\s+/g, '')}.azurecontainerapps.dev/subscriptions/${subscriptionOf(req)}/resourceGroups/${resourceGroupName(ctx, req)}/managedEnvironments/${name}/eventstream`,
         infrastructureResourceGroup: `ME_${name}_${resourceGroupName(ctx, req)}_${location.toLowerCase().replace(/\s+/g, '')}`,
-        customDomainConfiguration: {
-          customDomainVerificationId:
-            stringAt(
-              existing?.body,
-              'properties',
-              'customDomainConfiguration',
-              'customDomainVerificationId'
-            ) ?? randomHex(64).toUpperCase()
-        },
+        customDomainConfiguration: customDomainView(
+          objectAt(shown, 'customDomainConfiguration'),
+          valueAt(body, 'properties.customDomainConfiguration.certificateValue'),
+          objectAt(existing?.body, 'properties', 'customDomainConfiguration'),
+          ctx.now()
+        ),
+        // Read-only runtime versions (ManagedEnvironments_Get.json).
+        daprConfiguration: { version: DAPR_VERSION },
+        kedaConfiguration: { version: KEDA_VERSION },
         provisioningState: existing ? 'InfrastructureSetupInProgress' : 'InitializationInProgress'
       }
     }
     const record = existing ?? ctx.store.put(newRecord(id, ENVIRONMENT_TYPE, view))
     record.body = view
-    if (sharedKey) record.secrets['sharedKey'] = sharedKey
+    for (const path of WRITE_ONLY) {
+      const value = valueAt(body, path)
+      if (value !== undefined) record.secrets[path] = value
+      else delete record.secrets[path]
+    }
     record.internal['outboundIpAddresses'] ??= [randomPublicIp(), randomPublicIp()]
     return startLro(ctx, req, {
       ...LRO,
@@ -227,9 +313,17 @@ export function registerManagedEnvironments(ctx: EmulatorContext, router: Router
     const existing = requireRecord(ctx, envId(req), resourceGroupName(ctx, req))
     assertIdle(ctx, req, existing.id)
     const current = clone(existing.body)
-    const sharedKey = existing.secrets['sharedKey']
-    const logs = objectAt(current, 'properties', 'appLogsConfiguration', 'logAnalyticsConfiguration')
-    if (logs && sharedKey) logs['sharedKey'] = sharedKey
+    for (const path of WRITE_ONLY) {
+      // State written before the secrets were kept by path held the shared key as `sharedKey`.
+      const value =
+        existing.secrets[path] ?? (path.endsWith('.sharedKey') ? existing.secrets['sharedKey'] : undefined)
+      if (value === undefined) continue
+      const parts = path.split('.')
+      const last = parts.pop() ?? ''
+      let parent = current
+      for (const part of parts) parent = ensureObject(parent, part)
+      parent[last] = value
+    }
     const merged = mergePatch(current, requireBody(req)) as JsonObject
     const { headers } = write(req, existing.id, asString(existing.body['name']) ?? '', merged, existing)
     return { status: 202, headers }

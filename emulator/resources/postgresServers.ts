@@ -7,7 +7,16 @@
 import type { EmulatorContext } from '../context.js'
 import { badRequest, conflict, parentResourceNotFound } from '../errors.js'
 import { idKey, parentId, providerResourceId } from '../ids.js'
-import { asString, ensureObject, mergePatch, objectAt, stringAt, without, type JsonObject } from '../json.js'
+import {
+  asNumber,
+  asString,
+  ensureObject,
+  mergePatch,
+  objectAt,
+  stringAt,
+  without,
+  type JsonObject
+} from '../json.js'
 import { param, type ArmRequest, type ArmResponse, type Router } from '../router.js'
 import type { ResourceRecord } from '../store.js'
 import {
@@ -199,6 +208,96 @@ function serverView(
   }
 }
 
+/** Premium SSD performance tiers: IOPS and the tier a size gets by default (PostgreSQL flexible server docs, concepts-storage). */
+const TIERS: { tier: string; iops: number; defaultForGB?: number }[] = [
+  { tier: 'P1', iops: 120 },
+  { tier: 'P2', iops: 120 },
+  { tier: 'P3', iops: 120 },
+  { tier: 'P4', iops: 120, defaultForGB: 32 },
+  { tier: 'P6', iops: 240, defaultForGB: 64 },
+  { tier: 'P10', iops: 500, defaultForGB: 128 },
+  { tier: 'P15', iops: 1100, defaultForGB: 256 },
+  { tier: 'P20', iops: 2300, defaultForGB: 512 },
+  { tier: 'P30', iops: 5000, defaultForGB: 1024 },
+  { tier: 'P40', iops: 7500, defaultForGB: 2048 },
+  { tier: 'P50', iops: 7500, defaultForGB: 4096 },
+  { tier: 'P60', iops: 16000, defaultForGB: 8192 },
+  { tier: 'P70', iops: 18000, defaultForGB: 16384 },
+  { tier: 'P80', iops: 20000, defaultForGB: 32767 }
+]
+const DAY_MS = 24 * 60 * 60 * 1000
+/** A primary server's read-replica capacity (ServersGet.json: `replica.capacity`, `replicaCapacity`). */
+const REPLICA_CAPACITY = 5
+
+/**
+ * The read-only parts of a server the service derives from its settings, recomputed after every
+ * write and read (ServersGet.json, 2025-08-01):
+ * - `storage.type` ("" unless given), `storage.tier` (the size's default) and `storage.iops` (the
+ *   tier's; given for PremiumV2_LRS);
+ * - `highAvailability.state`: NotEnabled, or CreatingStandby while the server is written, then
+ *   Healthy; `standbyAvailabilityZone` (another zone for ZoneRedundant, the same for SameZone);
+ * - `backup.earliestRestoreDate`: the server's creation, or the start of the retention window once
+ *   the server is older than that (never later than now, never before the server existed);
+ * - defaults for a maintenance window, authentication and data encryption left out;
+ * - a primary's `replica` (role, capacity), `replicationRole`, `replicaCapacity`, and no
+ *   `privateEndpointConnections` (private endpoints are not emulated).
+ */
+function deriveServer(ctx: EmulatorContext, record: ResourceRecord): void {
+  const props = ensureObject(record.body, 'properties')
+  const storage = ensureObject(props, 'storage')
+  const size = asNumber(storage['storageSizeGB']) ?? 128
+  storage['storageSizeGB'] = size
+  storage['type'] = asString(storage['type']) ?? ''
+  if (!asString(storage['tier'])) {
+    storage['tier'] =
+      (TIERS.find((t) => (t.defaultForGB ?? 0) >= size) ?? TIERS[TIERS.length - 1])?.tier ?? 'P10'
+  }
+  if (storage['type'] !== 'PremiumV2_LRS' || asNumber(storage['iops']) === undefined) {
+    storage['iops'] = TIERS.find((t) => t.tier === asString(storage['tier']))?.iops ?? 500
+  }
+
+  const ha = ensureObject(props, 'highAvailability')
+  const mode = asString(ha['mode']) ?? 'Disabled'
+  ha['mode'] = mode
+  const zone = asString(props['availabilityZone']) ?? '1'
+  if (mode === 'Disabled') {
+    ha['state'] = 'NotEnabled'
+    delete ha['standbyAvailabilityZone']
+  } else {
+    const busy = ['Provisioning', 'Updating'].includes(asString(props['state']) ?? '')
+    ha['state'] = busy ? 'CreatingStandby' : 'Healthy'
+    ha['standbyAvailabilityZone'] = mode === 'SameZone' ? zone : zone === '1' ? '2' : '1'
+  }
+
+  const backup = ensureObject(props, 'backup')
+  const retention = asNumber(backup['backupRetentionDays']) ?? 7
+  backup['backupRetentionDays'] = retention
+  backup['geoRedundantBackup'] = asString(backup['geoRedundantBackup']) ?? 'Disabled'
+  const created = Date.parse(record.meta?.createdAt ?? '') || ctx.now()
+  backup['earliestRestoreDate'] = new Date(
+    Math.min(ctx.now(), Math.max(created, ctx.now() - retention * DAY_MS))
+  ).toISOString()
+
+  // Settings a create may leave out, answered with the service's defaults (ServersGet.json): the
+  // system-managed maintenance window, password authentication only, service-managed keys.
+  props['maintenanceWindow'] = objectAt(props, 'maintenanceWindow') ?? {
+    customWindow: 'Disabled',
+    dayOfWeek: 0,
+    startHour: 0,
+    startMinute: 0
+  }
+  props['authConfig'] = objectAt(props, 'authConfig') ?? {
+    activeDirectoryAuth: 'Disabled',
+    passwordAuth: 'Enabled'
+  }
+  props['dataEncryption'] = objectAt(props, 'dataEncryption') ?? { type: 'SystemManaged' }
+
+  props['replica'] = { role: 'Primary', capacity: REPLICA_CAPACITY }
+  props['replicationRole'] = 'Primary'
+  props['replicaCapacity'] = REPLICA_CAPACITY
+  props['privateEndpointConnections'] = []
+}
+
 export function registerPostgresServers(ctx: EmulatorContext, router: Router): void {
   const ns = { namespace: NS }
   const serverId = (req: ArmRequest): string => {
@@ -277,6 +376,7 @@ export function registerPostgresServers(ctx: EmulatorContext, router: Router): v
       const view = serverView(name, id, location, body, existing)
       const record = existing ?? ctx.store.put(newRecord(id, POSTGRES_SERVER_TYPE, view))
       record.body = view
+      deriveServer(ctx, record)
       if (password) record.secrets['administratorLoginPassword'] = password
       const { op, headers } = startServerOp(
         req,
@@ -303,6 +403,7 @@ export function registerPostgresServers(ctx: EmulatorContext, router: Router): v
     record.body = merged
     if (password) record.secrets['administratorLoginPassword'] = password
     setState(record, 'Updating')
+    deriveServer(ctx, record)
     const { op, headers } = startServerOp(
       req,
       record,
@@ -315,12 +416,16 @@ export function registerPostgresServers(ctx: EmulatorContext, router: Router): v
   })
 
   router.add('GET', `${BASE}/{server}`, (req): ArmResponse => {
-    return { status: 200, body: requireRecord(ctx, serverId(req), resourceGroupName(ctx, req)).body }
+    const record = requireRecord(ctx, serverId(req), resourceGroupName(ctx, req))
+    deriveServer(ctx, record)
+    return { status: 200, body: record.body }
   })
 
-  router.add('GET', BASE, (req): ArmResponse =>
-    listAnswer(inResourceGroup(ctx, req, POSTGRES_SERVER_TYPE).map((r) => r.body))
-  )
+  router.add('GET', BASE, (req): ArmResponse => {
+    const servers = inResourceGroup(ctx, req, POSTGRES_SERVER_TYPE)
+    for (const server of servers) deriveServer(ctx, server)
+    return listAnswer(servers.map((r) => r.body))
+  })
 
   router.add('DELETE', `${BASE}/{server}`, (req): ArmResponse => {
     const record = ctx.store.get(serverId(req))
@@ -435,7 +540,9 @@ export function registerPostgresServers(ctx: EmulatorContext, router: Router): v
   ctx.lro.onComplete('postgresServers.put', (op) => {
     const record = ctx.store.get(op.resourceId)
     // The server model has no "Failed" state; a failed provisioning shows as Disabled until re-PUT.
-    if (record) setState(record, op.status === 'Succeeded' ? 'Ready' : 'Disabled')
+    if (!record) return
+    setState(record, op.status === 'Succeeded' ? 'Ready' : 'Disabled')
+    deriveServer(ctx, record)
   })
   ctx.lro.onComplete('postgresServers.delete', (op) => {
     const record = ctx.store.get(op.resourceId)

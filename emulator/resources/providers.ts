@@ -1,13 +1,14 @@
 /**
  * Resource provider registration (`@azure/arm-resources` providers.get/register, api-version
  * 2025-04-01). `--unregistered` namespaces start NotRegistered; register moves them through
- * Registering to Registered after the provider-register latency.
+ * Registering to Registered after the provider-register latency. Resource types: providerTypes.ts.
  */
 import type { EmulatorContext, ProviderCheck } from '../context.js'
 import { canonicalNamespace } from '../ids.js'
 import type { JsonObject } from '../json.js'
 import { param, type ArmResponse, type Router } from '../router.js'
 import type { ProviderRecord } from '../store.js'
+import { resourceTypesOf } from './providerTypes.js'
 
 export class ProviderRegistry implements ProviderCheck {
   constructor(private readonly ctx: EmulatorContext) {}
@@ -66,12 +67,13 @@ export class ProviderRegistry implements ProviderCheck {
 }
 
 function view(record: ProviderRecord): JsonObject {
+  const resourceTypes = resourceTypesOf(record.namespace)
   return {
     id: `/subscriptions/${record.subscriptionId}/providers/${record.namespace}`,
     namespace: record.namespace,
     registrationState: record.registrationState,
     registrationPolicy: 'RegistrationRequired',
-    resourceTypes: []
+    ...(resourceTypes ? { resourceTypes } : {})
   }
 }
 

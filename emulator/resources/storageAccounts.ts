@@ -7,7 +7,8 @@
 import type { EmulatorContext } from '../context.js'
 import { badRequest, conflict, parentResourceNotFound } from '../errors.js'
 import { providerResourceId } from '../ids.js'
-import { asString, ensureObject, objectAt, stringAt, type JsonObject } from '../json.js'
+import { asObject, asString, clone, ensureObject, objectAt, stringAt, type JsonObject } from '../json.js'
+import { pairedRegion } from '../regions.js'
 import { randomKey } from '../random.js'
 import { param, type ArmRequest, type ArmResponse, type Router } from '../router.js'
 import type { ResourceRecord } from '../store.js'
@@ -48,6 +49,87 @@ function accountNameInvalid(name: string): never {
 
 function skuTier(sku: string): string {
   return sku.toLowerCase().startsWith('premium') ? 'Premium' : 'Standard'
+}
+
+const GEO_REDUNDANT = /^Standard_(RA)?G(Z)?RS$/i
+
+function endpointsOf(host: string, services: string[]): JsonObject {
+  const out: JsonObject = {}
+  for (const service of services) {
+    out[service] =
+      service === 'web'
+        ? `https://${host}.z13.web.core.windows.net/`
+        : `https://${host}.${service}.core.windows.net/`
+  }
+  return out
+}
+
+/**
+ * The read-only properties the service derives from an account's settings, recomputed after every
+ * write (StorageAccountCreate.json, StorageAccountGetProperties.json, 2026-06-01):
+ * - `encryption`: always on (Microsoft-managed keys for blob and file unless given), each enabled
+ *   service with its `lastEnabledTime`;
+ * - `primaryEndpoints`, with `internetEndpoints` / `microsoftEndpoints` when `routingPreference`
+ *   publishes them (`<name>-internetrouting.…`, `<name>-microsoftrouting.…`);
+ * - geo-redundant SKUs (GRS, RA-GRS, GZRS, RA-GZRS): `secondaryLocation` (the region's pair) and
+ *   `statusOfSecondary`; read-access ones also `secondaryEndpoints` (`<name>-secondary.…`);
+ * - `accountMigrationInProgress` and `isSkuConversionBlocked`: false, as no migration is emulated.
+ */
+function deriveAccount(view: JsonObject, before: JsonObject | undefined, now: string): void {
+  const name = asString(view['name']) ?? ''
+  const location = asString(view['location']) ?? ''
+  const props = ensureObject(view, 'properties')
+  const encryption = objectAt(props, 'encryption') ?? {
+    keySource: 'Microsoft.Storage',
+    services: { blob: { enabled: true, keyType: 'Account' }, file: { enabled: true, keyType: 'Account' } }
+  }
+  const services = objectAt(encryption, 'services') ?? {}
+  for (const [service, value] of Object.entries(services)) {
+    const settings = asObject(value)
+    if (!settings) continue
+    if (settings['enabled'] === false) {
+      delete settings['lastEnabledTime']
+      continue
+    }
+    const earlier = objectAt(before, 'properties', 'encryption', 'services', service)
+    settings['lastEnabledTime'] =
+      earlier && earlier['enabled'] !== false ? (asString(earlier['lastEnabledTime']) ?? now) : now
+  }
+  props['encryption'] = encryption
+
+  const primary = endpointsOf(name, ['blob', 'queue', 'table', 'file', 'web', 'dfs'])
+  const routing = objectAt(props, 'routingPreference')
+  if (routing?.['publishInternetEndpoints'] === true) {
+    primary['internetEndpoints'] = endpointsOf(`${name}-internetrouting`, ['blob', 'file', 'web', 'dfs'])
+  }
+  if (routing?.['publishMicrosoftEndpoints'] === true) {
+    primary['microsoftEndpoints'] = endpointsOf(`${name}-microsoftrouting`, [
+      'blob',
+      'queue',
+      'table',
+      'file',
+      'web',
+      'dfs'
+    ])
+  }
+  props['primaryEndpoints'] = primary
+  props['primaryLocation'] = location
+  props['statusOfPrimary'] = 'available'
+
+  const sku = stringAt(view, 'sku', 'name') ?? ''
+  const secondary = GEO_REDUNDANT.test(sku) ? pairedRegion(location) : undefined
+  delete props['secondaryLocation']
+  delete props['statusOfSecondary']
+  delete props['secondaryEndpoints']
+  if (secondary) {
+    props['secondaryLocation'] = secondary
+    props['statusOfSecondary'] = 'available'
+    if (/^Standard_RA/i.test(sku)) {
+      props['secondaryEndpoints'] = endpointsOf(`${name}-secondary`, ['blob', 'queue', 'table', 'web', 'dfs'])
+    }
+  }
+  props['accountMigrationInProgress'] = false
+  props['isSkuConversionBlocked'] = false
 }
 
 export function storageKeys(ctx: EmulatorContext, record: ResourceRecord): JsonObject {
@@ -139,12 +221,15 @@ export function registerStorageAccounts(ctx: EmulatorContext, router: Router): v
       assertIdle(ctx, req, id)
       const props = propertiesOf(body)
       const now = iso(ctx.now())
-      const endpoints = (service: string): string => `https://${name}.${service}.core.windows.net/`
       const view: JsonObject = {
         id,
         name,
         type: STORAGE_TYPE,
         location,
+        // Echoed as given (StorageAccountCreate.json: an EdgeZone); edge zones are not checked.
+        ...(objectAt(body, 'extendedLocation')
+          ? { extendedLocation: clone(objectAt(body, 'extendedLocation')) }
+          : {}),
         tags: tagsOf(body),
         sku: { name: skuName, tier: skuTier(skuName) },
         kind,
@@ -157,20 +242,11 @@ export function registerStorageAccounts(ctx: EmulatorContext, router: Router): v
             key1: now,
             key2: now
           },
-          primaryEndpoints: {
-            blob: endpoints('blob'),
-            queue: endpoints('queue'),
-            table: endpoints('table'),
-            file: endpoints('file'),
-            web: `https://${name}.z13.web.core.windows.net/`,
-            dfs: endpoints('dfs')
-          },
-          primaryLocation: location,
-          statusOfPrimary: 'available',
           // A PUT on an existing account is a synchronous update, which also repairs a failed create.
           provisioningState: existing ? 'Succeeded' : 'Creating'
         }
       }
+      deriveAccount(view, existing?.body, now)
       if (existing) {
         // The RP treats a PUT on an existing account as a synchronous update.
         existing.body = view
@@ -196,7 +272,24 @@ export function registerStorageAccounts(ctx: EmulatorContext, router: Router): v
   )
 
   router.add('GET', `${BASE}/{account}`, (req): ArmResponse => {
-    return { status: 200, body: requireRecord(ctx, accountId(req), resourceGroupName(ctx, req)).body }
+    const record = requireRecord(ctx, accountId(req), resourceGroupName(ctx, req))
+    const expand = (req.query.get('$expand') ?? '').toLowerCase().split(',')
+    // geoReplicationStats are answered only on `$expand=geoReplicationStats` (spec), for an
+    // account with a secondary.
+    if (
+      !expand.includes('georeplicationstats') ||
+      !stringAt(record.body, 'properties', 'secondaryLocation')
+    ) {
+      return { status: 200, body: record.body }
+    }
+    const created = Date.parse(stringAt(record.body, 'properties', 'creationTime') ?? '') || ctx.now()
+    const body = clone(record.body)
+    ensureObject(body, 'properties')['geoReplicationStats'] = {
+      status: 'Live',
+      lastSyncTime: iso(Math.max(created, ctx.now() - 60_000)),
+      canFailover: true
+    }
+    return { status: 200, body }
   })
 
   router.add('GET', BASE, (req): ArmResponse =>
@@ -211,7 +304,9 @@ export function registerStorageAccounts(ctx: EmulatorContext, router: Router): v
     const skuName = stringAt(body, 'sku', 'name')
     if (skuName) record.body['sku'] = { name: skuName, tier: skuTier(skuName) }
     if (asString(body['kind'])) record.body['kind'] = body['kind']
+    const before = clone(record.body)
     Object.assign(ensureObject(record.body, 'properties'), propertiesOf(body))
+    deriveAccount(record.body, before, iso(ctx.now()))
     return { status: 200, body: record.body, delayMs: ctx.latency.ms('storageAccountSync') }
   })
 
@@ -324,6 +419,8 @@ export function registerStorageAccounts(ctx: EmulatorContext, router: Router): v
           leaseState: 'Available',
           hasImmutabilityPolicy: false,
           hasLegalHold: false,
+          // Read-only; tags come only from setLegalHold (not emulated).
+          legalHold: { hasLegalHold: false, tags: [] },
           deleted: false,
           remainingRetentionDays: 0
         }

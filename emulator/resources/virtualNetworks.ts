@@ -132,6 +132,9 @@ function subnetView(vnetId: string, input: JsonObject, state: string): JsonObjec
       privateLinkServiceNetworkPolicies: 'Enabled',
       ...props,
       delegations,
+      // Read-only, for delegated subnets: "" in VirtualNetworkCreateSubnetWithDelegation.json and
+      // VirtualNetworkGetWithSubnetDelegation.json (2026-01-01); no example sets it otherwise.
+      ...(delegations.length > 0 ? { purpose: '' } : {}),
       provisioningState: state
     }
   }

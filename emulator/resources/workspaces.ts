@@ -6,7 +6,7 @@
 import type { EmulatorContext } from '../context.js'
 import { badRequest } from '../errors.js'
 import { providerResourceId } from '../ids.js'
-import { asNumber, asString, objectAt, stringAt, type JsonObject } from '../json.js'
+import { asBoolean, asNumber, asString, objectAt, stringAt, type JsonObject } from '../json.js'
 import { randomGuid, randomKey } from '../random.js'
 import { param, type ArmRequest, type ArmResponse, type Router } from '../router.js'
 import type { ResourceRecord } from '../store.js'
@@ -45,6 +45,40 @@ export function sharedKeysOf(record: ResourceRecord): {
   }
 }
 
+/**
+ * Workspace replication as WorkspacesGet.json shows it (2025-07-01): the given `enabled`/`location`
+ * plus read-only `createdDate`, `lastModifiedDate` and `provisioningState` (Enabling/Disabling
+ * while the write runs), and, once replication is on, the read-only `failover` state — `Inactive`
+ * until a failover (`POST .../failover`, not emulated) makes it Active.
+ */
+function replicationView(props: JsonObject, existing: ResourceRecord | undefined, now: string): JsonObject {
+  const given = objectAt(props, 'replication')
+  if (!given) return {}
+  const before = objectAt(existing?.body, 'properties', 'replication')
+  const enabled = asBoolean(given['enabled']) ?? false
+  const changed =
+    !before ||
+    asBoolean(before['enabled']) !== enabled ||
+    asString(before['location']) !== asString(given['location'])
+  const createdDate = asString(before?.['createdDate']) ?? now
+  const replication: JsonObject = {
+    ...given,
+    enabled,
+    createdDate,
+    lastModifiedDate: changed ? now : (asString(before?.['lastModifiedDate']) ?? now),
+    provisioningState: enabled ? 'Enabling' : 'Disabling'
+  }
+  if (!enabled) return { replication }
+  const failover = objectAt(existing?.body, 'properties', 'failover')
+  return {
+    replication,
+    failover: {
+      state: asString(failover?.['state']) ?? 'Inactive',
+      lastModifiedDate: asString(failover?.['lastModifiedDate']) ?? createdDate
+    }
+  }
+}
+
 export function registerWorkspaces(ctx: EmulatorContext, router: Router): void {
   const wsId = (req: ArmRequest): string => {
     const rg = resourceGroupName(ctx, req)
@@ -74,6 +108,7 @@ export function registerWorkspaces(ctx: EmulatorContext, router: Router): void {
       const props = propertiesOf(body)
       const now = iso(ctx.now())
       const sku = objectAt(props, 'sku') ?? { name: 'PerGB2018' }
+      const replication = replicationView(props, existing, now)
       const view: JsonObject = {
         id,
         name: existing ? (asString(existing.body['name']) ?? name) : name,
@@ -91,6 +126,7 @@ export function registerWorkspaces(ctx: EmulatorContext, router: Router): void {
           retentionInDays: asNumber(props['retentionInDays']) ?? 30,
           features: { legacy: 0, searchVersion: 1, enableLogAccessUsingOnlyResourcePermissions: true },
           workspaceCapping: { dailyQuotaGb: -1, dataIngestionStatus: 'RespectQuota' },
+          ...replication,
           customerId: stringAt(existing?.body, 'properties', 'customerId') ?? randomGuid(),
           createdDate: stringAt(existing?.body, 'properties', 'createdDate') ?? now,
           modifiedDate: now,
@@ -179,7 +215,11 @@ export function registerWorkspaces(ctx: EmulatorContext, router: Router): void {
 
   ctx.lro.onComplete('workspaces.put', (op) => {
     const props = objectAt(ctx.store.get(op.resourceId)?.body, 'properties')
-    if (props) props['provisioningState'] = op.status === 'Succeeded' ? 'Succeeded' : 'Failed'
+    if (!props) return
+    const state = op.status === 'Succeeded' ? 'Succeeded' : 'Failed'
+    props['provisioningState'] = state
+    const replication = objectAt(props, 'replication')
+    if (replication) replication['provisioningState'] = state
   })
   ctx.lro.onComplete('workspaces.delete', (op) => {
     const record = ctx.store.get(op.resourceId)
