@@ -129,6 +129,15 @@ describe('locations as Azure answers them', () => {
     expect(again.writes).toEqual([])
   }, 120_000)
 
+  it('the action refuses a region the providers do not offer as an input error, before any write', async () => {
+    const { run: r, writes } = await run({ 'stack-name': 'typo', location: 'westeuropa' })
+    expect(r.exitCode).not.toBe(0)
+    expect(errorsOf(r)).toMatch(
+      /^Input 'location' has value 'westeuropa': must be a region where the stack's resources are offered; Microsoft\.Network\/virtualNetworks, .* are not offered there/
+    )
+    expect(writes).toEqual([])
+  })
+
   it('refuses an unknown region and a resource moved to another one, with ARM codes', async () => {
     const group = await armError(
       c.rm.resourceGroups.createOrUpdate('rg-elsewhere', { location: 'westeuropa' })
