@@ -15,7 +15,7 @@ import type { JsonObject } from './json.js'
 import { Latency } from './latency.js'
 import { LroManager } from './lro.js'
 import { ConnectProxy } from './proxy.js'
-import { IdFactory, randomGuid, randomToken } from './random.js'
+import { IdFactory, randomToken, seededSubscriptionId } from './random.js'
 import { RequestLog } from './requestLog.js'
 import { registerResources } from './resources/index.js'
 import { resumePostgres } from './resources/postgresServers.js'
@@ -48,7 +48,10 @@ async function listenOnPreferredPort(
 
 async function main(): Promise<void> {
   const config = parseArgs(process.argv.slice(2))
-  const store = Store.open(config.stateDir, () => ({ subscriptionId: randomGuid(), token: randomToken() }))
+  const store = Store.open(config.stateDir, () => ({
+    subscriptionId: seededSubscriptionId(config.seed),
+    token: randomToken()
+  }))
   const ca = CertificateAuthority.open(config.stateDir)
   const tls = armTls(ca)
   const bundlePath = ca.bundle()

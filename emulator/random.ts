@@ -7,6 +7,16 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import type { Store } from './store.js'
 
 export const randomGuid = (): string => randomUUID()
+
+/**
+ * The subscription of a fresh local Azure, from its seed: the stack's global names derive from the
+ * subscription, and the fault draws from the paths that carry those names, so a seeded fault run
+ * meets the same faults on every machine.
+ */
+export function seededSubscriptionId(seed: number): string {
+  const h = createHash('sha256').update(`subscription|${seed}`).digest('hex')
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`
+}
 export const randomKey = (bytes = 64): string => randomBytes(bytes).toString('base64')
 export const randomHex = (chars: number): string =>
   randomBytes(Math.ceil(chars / 2))

@@ -54,9 +54,11 @@ export function pipelineOptions(
   return {
     endpoint: opts.endpoint.replace(/\/+$/, ''),
     // The pipeline's retries of 429/503/5xx/dropped connections; the action adds none of its own
-    // for those (see retry.ts). 3 is the SDK's default count.
+    // for those (see retry.ts). 6 rather than the SDK's 3: a deploy makes ~200 requests, and under
+    // a burst of throttling four straight refusals of one of them are not rare; seven attempts
+    // with exponential backoff (capped at 30 s) still bound one request to about two minutes.
     retryOptions: {
-      maxRetries: 3,
+      maxRetries: 6,
       retryDelayInMs: clamp(opts.pollIntervalMs, 50, 1000),
       maxRetryDelayInMs: 30_000
     },

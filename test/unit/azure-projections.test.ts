@@ -975,7 +975,7 @@ describe('clients and credential', () => {
       })
     ).toEqual({
       endpoint: 'https://127.0.0.1:8443',
-      retryOptions: { maxRetries: 3, retryDelayInMs: 50, maxRetryDelayInMs: 30_000 },
+      retryOptions: { maxRetries: 6, retryDelayInMs: 50, maxRetryDelayInMs: 30_000 },
       userAgentOptions: { userAgentPrefix: 'mlflow-azure-action' }
     })
     expect(
