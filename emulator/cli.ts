@@ -6,7 +6,7 @@ import { parseFaultSpec } from './faults.js'
 
 export const USAGE =
   'usage: main.js --state DIR [--port N] [--time-scale X] [--faults SPEC] [--seed N] [--runtime standin|mlflow] ' +
-  '[--unregistered NS1,NS2] [--taken-names name1,name2] [--fail-operations kind=Code,...]'
+  '[--unregistered NS1,NS2] [--taken-names name1,name2] [--fail-operations kind=Code,...] [--crash-images img1,img2]'
 
 const RUNTIMES: RuntimeKind[] = ['standin', 'mlflow']
 
@@ -19,7 +19,8 @@ const OPTIONS = {
   runtime: { type: 'string' },
   unregistered: { type: 'string' },
   'taken-names': { type: 'string' },
-  'fail-operations': { type: 'string' }
+  'fail-operations': { type: 'string' },
+  'crash-images': { type: 'string' }
 } as const
 
 /**
@@ -77,6 +78,7 @@ export function parseArgs(argv: string[]): EmulatorConfig {
     runtime,
     unregistered: list('unregistered'),
     takenNames: list('taken-names'),
+    crashImages: list('crash-images'),
     failOperations: parseFailures(values['fail-operations'])
   }
 }

@@ -2,6 +2,7 @@
 import type { Backends } from './backends/index.js'
 import type { FaultSpec } from './faults.js'
 import { idKey, typeOfId } from './ids.js'
+import type { InFlightRequests } from './inflight.js'
 import type { JsonObject } from './json.js'
 import type { Latency } from './latency.js'
 import type { LroManager } from './lro.js'
@@ -20,6 +21,8 @@ export interface EmulatorConfig {
   runtime: RuntimeKind
   unregistered: string[]
   takenNames: string[]
+  /** Stand-in images whose container crashes at start, before it is ever healthy (`--crash-images`). */
+  crashImages: string[]
   /** Operation kind → error code every operation of that kind fails with (`--fail-operations`). */
   failOperations: Record<string, string>
 }
@@ -38,6 +41,8 @@ export interface EmulatorContext {
   readonly runtime: RevisionRuntime
   /** Real services behind resources (PostgreSQL, Azurite); empty with the stand-in runtime. */
   readonly backends: Backends
+  /** Requests the ingress is proxying, per revision id (drained before a revision stops). */
+  readonly inFlight: InFlightRequests
   now(): number
 }
 

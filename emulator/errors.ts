@@ -58,9 +58,21 @@ export function invalidRequestContent(detail: string): ArmError {
  * The service's own "busy" answer for a resource type: what both a real lock conflict and an
  * injected 409 look like. `path` is any request path or id naming the resource.
  */
-export function operationInProgress(path: string, origin = 'https://management.azure.com'): ArmError {
+export function operationInProgress(
+  path: string,
+  origin = 'https://management.azure.com',
+  operationId = '00000000-0000-0000-0000-000000000000'
+): ArmError {
   const lower = path.toLowerCase()
   const name = decodeURIComponent(path.split('/').filter(Boolean).pop() ?? '')
+  if (lower.includes('/microsoft.app/jobs/')) {
+    // hashicorp/terraform-provider-azurerm#31796 (a job PUT while its create ran).
+    const job = /\/jobs\/([^/]+)/i.exec(path)?.[1] ?? name
+    return conflict(
+      'ContainerAppsJobOperationInProgress',
+      `Cannot modify a container apps job '${job}' because there is an active provisioning operation in progress. OperationId: '${operationId}'.`
+    )
+  }
   if (lower.includes('/microsoft.app/containerapps/')) {
     const app = /\/containerapps\/([^/]+)/i.exec(path)?.[1] ?? name
     return conflict(

@@ -32,7 +32,8 @@ export function parseFaultSpec(text: string | undefined): FaultSpec {
   return spec
 }
 
-const READ_ACTIONS = ['listkeys', 'listsecrets', 'sharedkeys', 'checknameavailability']
+// getAuthToken hands out a token and changes nothing on the resource.
+const READ_ACTIONS = ['listkeys', 'listsecrets', 'sharedkeys', 'checknameavailability', 'getauthtoken']
 
 /** Writes are what a 409 can hit: PUT/PATCH/DELETE and POST actions that change something. */
 export function isWrite(method: string, path: string): boolean {

@@ -1,12 +1,16 @@
 /**
  * The Container Apps ingress: one HTTPS server on 127.0.0.1 (its port persisted in the state) that
  * presents, by SNI, a certificate for `*.<defaultDomain>` and `*.internal.<defaultDomain>` of the
- * environment the name belongs to (signed by the emulator's CA, made on first use), and
- * reverse-proxies by `Host` (the app's `configuration.ingress.fqdn`, with or without `:443`) to the
- * local URL of the running revision that has the app's traffic. The `Host` header passes through
- * unchanged, so MLflow's host check sees the FQDN, as behind ACA's Envoy; `X-Forwarded-For` and
- * `X-Forwarded-Proto: https` are added. Unknown host → 404; no running revision → 503; a revision
- * that stops answering → 502. Bodies stream both ways.
+ * environment the name belongs to, or for `<region>.azurecontainerapps.dev` (signed by the
+ * emulator's CA, made on first use), and
+ *  - reverse-proxies by `Host` (the app's `configuration.ingress.fqdn`, a revision's or a label's
+ *    FQDN, with or without `:443`) to the local URL of the running revision `appRoutes.ts` picks.
+ *    The `Host` header passes through unchanged, so MLflow's host check sees the FQDN, as behind
+ *    ACA's Envoy; `X-Forwarded-For` and `X-Forwarded-Proto: https` are added. Unknown host → 404;
+ *    no running revision → 503; a revision that stops answering → 502. Bodies stream both ways.
+ *    Each proxied request counts as in flight to its revision until it ends (a revision that loses
+ *    its traffic is stopped only after those end);
+ *  - serves the region hosts' log streams (`logStream.ts`).
  */
 import { request as httpRequest, Agent, type IncomingMessage, type ServerResponse } from 'node:http'
 import { createServer, type Server } from 'node:https'
@@ -14,6 +18,7 @@ import type { AddressInfo, Socket } from 'node:net'
 import { createSecureContext, type SecureContext } from 'node:tls'
 import { domainOf, routeFor } from './appRoutes.js'
 import type { EmulatorContext } from './context.js'
+import { isStreamHost, serveLogStream } from './logStream.js'
 import type { CertificateAuthority } from './tls.js'
 
 export class Ingress {
@@ -79,12 +84,13 @@ export class Ingress {
 
   /** A secure context for the environment the name is under; undefined → the fallback cert. */
   private contextFor(servername: string): Promise<SecureContext | undefined> {
-    const domain = domainOf(this.ctx, servername)
+    const stream = isStreamHost(servername) ? servername.toLowerCase() : undefined
+    const domain = stream ?? domainOf(this.ctx, servername)
     if (!domain) return Promise.resolve(undefined)
     let context = this.contexts.get(domain)
     if (!context) {
       context = this.ca
-        .issue([`*.${domain}`, `*.internal.${domain}`])
+        .issue(stream ? [stream] : [`*.${domain}`, `*.internal.${domain}`])
         .then((leaf) => createSecureContext({ cert: leaf.cert, key: leaf.key }))
       context.catch(() => this.contexts.delete(domain))
       this.contexts.set(domain, context)
@@ -94,10 +100,27 @@ export class Ingress {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const host = req.headers.host ?? ''
+    if (isStreamHost(host)) {
+      serveLogStream(this.ctx, req, res)
+      return
+    }
     const route = routeFor(this.ctx, host)
     if (!route) return plain(res, 404, `No container app answers at '${host}'.`)
-    if (!route.url) return plain(res, 503, `The container app '${route.app}' has no running revision.`)
+    if (!route.url) {
+      return plain(
+        res,
+        503,
+        route.revision
+          ? `The revision '${route.revision}' of container app '${route.app}' is not running.`
+          : `The container app '${route.app}' has no running revision.`
+      )
+    }
     const target = new URL(req.url ?? '/', route.url)
+    const revisionId = route.revisionId
+    if (revisionId) {
+      this.ctx.inFlight.begin(revisionId)
+      res.once('close', () => this.ctx.inFlight.end(revisionId))
+    }
     const forwardedFor = [req.headers['x-forwarded-for'], req.socket.remoteAddress].filter(Boolean).join(', ')
     const upstream = httpRequest(
       {

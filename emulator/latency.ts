@@ -34,6 +34,20 @@ export const REALISTIC_SECONDS = {
   revisionStartup: 20,
   /** The longest a revision may take to become healthy before it is declared failed. */
   revisionHealthDeadline: 600,
+  /** Container Apps jobs (Microsoft.App/jobs) writes and actions. */
+  jobPut: 20,
+  jobPatch: 15,
+  jobDelete: 20,
+  jobStart: 3,
+  jobStop: 5,
+  /**
+   * A crashed container is restarted after 10 s, doubling to at most 300 s (Kubernetes'
+   * CrashLoopBackOff, which ACA replicas run under); the backoff resets after 600 s of running.
+   * Job replicas that fail are re-run after the same backoff.
+   */
+  crashLoopBackoff: 10,
+  crashLoopBackoffMax: 300,
+  crashLoopStable: 600,
   /** The 429/503 Retry-After the throttling front door asks for. */
   throttleRetryAfter: 10
 } as const

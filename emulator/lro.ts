@@ -228,6 +228,7 @@ export class LroManager {
     }
     if (op.result === 'noContent') return { status: 204 }
     if (op.result === 'emptyOk') return { status: 200 }
+    if (op.result === 'body') return { status: 200, body: op.data['body'] ?? {} }
     const body = this.view(op.resourceId)
     if (!body) return { status: 204 }
     return { status: 200, body }

@@ -10,11 +10,13 @@ import { PostgresBackend } from './backends/postgres.js'
 import { parseArgs } from './cli.js'
 import { Views, type EmulatorContext } from './context.js'
 import { FaultInjector } from './faults.js'
+import { InFlightRequests } from './inflight.js'
 import { Ingress } from './ingress.js'
 import type { JsonObject } from './json.js'
 import { Latency } from './latency.js'
 import { LroManager } from './lro.js'
 import { ConnectProxy } from './proxy.js'
+import { isStreamHost } from './logStream.js'
 import { IdFactory, randomToken, seededSubscriptionId } from './random.js'
 import { RequestLog } from './requestLog.js'
 import { registerResources } from './resources/index.js'
@@ -63,7 +65,11 @@ async function main(): Promise<void> {
     config.runtime === 'mlflow'
       ? { postgres: new PostgresBackend(config.stateDir, ca), blob: new BlobBackend(config.stateDir) }
       : {}
-  const runtime = createRuntime(config.runtime, latency, { stateDir: config.stateDir, backends })
+  const runtime = createRuntime(config.runtime, latency, {
+    stateDir: config.stateDir,
+    backends,
+    crashImages: config.crashImages
+  })
   const ctx: EmulatorContext = {
     config,
     store,
@@ -73,11 +79,12 @@ async function main(): Promise<void> {
     views,
     runtime,
     backends,
+    inFlight: new InFlightRequests(),
     now: () => Date.now()
   }
 
   const router = new Router()
-  const { providers, revisions } = registerResources(ctx, router)
+  const { providers, revisions, jobs } = registerResources(ctx, router)
   providers.seedUnregistered(store.state.subscriptionId, config.unregistered)
 
   // The services behind the resources come back before anything completes or starts: a revision
@@ -96,7 +103,8 @@ async function main(): Promise<void> {
     store.state.ingressPort
   )
   const proxy = new ConnectProxy({
-    isAppHost: (host) => domainOf(ctx, host) !== undefined || routeFor(ctx, host) !== undefined,
+    isAppHost: (host) =>
+      isStreamHost(host) || domainOf(ctx, host) !== undefined || routeFor(ctx, host) !== undefined,
     ingressPort: () => ingress.listeningPort
   })
   store.state.proxyPort = await listenOnPreferredPort(
@@ -140,9 +148,11 @@ async function main(): Promise<void> {
 
   lro.setAfterChange(() => store.commit())
   revisions.setAfterChange(() => store.commit())
+  jobs.setAfterChange(() => store.commit())
   lro.settle()
   lro.resume()
   revisions.resume()
+  jobs.resume()
   store.state.port = await listenOnPreferredPort(
     'ARM',
     (p) => server.listen(p),

@@ -1,9 +1,10 @@
 /**
  * The way clients reach the apps' FQDNs without DNS: an HTTP proxy on 127.0.0.1 (its port
  * persisted in the state) that the ready line's `HTTPS_PROXY` points to. It answers
- * `CONNECT <host>:443`: a name under a managed environment's default domain is tunnelled to the
- * ingress; any other host to the real host (so pip through the proxy still reaches PyPI). Plain
- * (non-CONNECT) proxy requests are not supported (405).
+ * `CONNECT <host>:443`: a name under a managed environment's default domain, or a region's
+ * `<region>.azurecontainerapps.dev` (log streams), is tunnelled to the ingress; any other host to
+ * the real host (so pip through the proxy still reaches PyPI). Plain (non-CONNECT) proxy requests
+ * are not supported (405).
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import { connect, type AddressInfo, type Socket } from 'node:net'

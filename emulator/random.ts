@@ -99,4 +99,13 @@ export class IdFactory {
     for (let i = 1; i < 7; i++) out += alnum[hash[i]! % alnum.length] ?? '0'
     return out
   }
+
+  /** A job execution's suffix: seven lower-case letters (Job_Start.json: `testcontainerAppsJob0-pjxhsye`). */
+  executionSuffix(jobId: string): string {
+    const key = `exec:${subscriptionFree(jobId)}`
+    const hash = digest([this.seed, key, this.store.nextCounter(key)])
+    let out = ''
+    for (let i = 0; i < 7; i++) out += 'abcdefghijklmnopqrstuvwxyz'[hash[i]! % 26] ?? 'a'
+    return out
+  }
 }

@@ -57,8 +57,11 @@ export interface OperationRecord {
   failOnCompletion: boolean
   failWith?: string
   error?: { code: string; message: string }
-  /** What the Location URL answers once done: the resource (200), nothing (204), or an empty 200. */
-  result: 'resource' | 'noContent' | 'emptyOk'
+  /**
+   * What the Location URL answers once done: the resource (200), nothing (204), an empty 200, or
+   * the fixed body in `data.body` (200; a job start's `JobExecutionBase`).
+   */
+  result: 'resource' | 'noContent' | 'emptyOk' | 'body'
   data: JsonObject
 }
 

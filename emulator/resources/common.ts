@@ -39,7 +39,7 @@ export function requireRecord(ctx: EmulatorContext, id: string, resourceGroup: s
 /** A second write while an operation holds the resource gets the type's own "busy" 409. */
 export function assertIdle(ctx: EmulatorContext, req: ArmRequest, lockId: string): void {
   const op = ctx.lro.inFlight(lockId)
-  if (op) throw operationInProgress(lockId, req.origin)
+  if (op) throw operationInProgress(lockId, req.origin, op.id)
 }
 
 export function requireBody(req: ArmRequest): JsonObject {

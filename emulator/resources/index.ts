@@ -1,8 +1,10 @@
 /** Wires every resource kind's routes and completion handlers into one router. */
 import type { EmulatorContext } from '../context.js'
 import type { Router } from '../router.js'
+import { registerAuthTokens } from './authTokens.js'
 import { RevisionLifecycle, registerContainerAppRevisions } from './containerAppRevisions.js'
 import { registerContainerApps } from './containerApps.js'
+import { JobRunner, registerJobs } from './jobs.js'
 import { registerManagedEnvironments } from './managedEnvironments.js'
 import { registerOperations } from './operations.js'
 import { registerPostgresServers } from './postgresServers.js'
@@ -16,11 +18,13 @@ import { registerWorkspaces } from './workspaces.js'
 export interface Resources {
   providers: ProviderRegistry
   revisions: RevisionLifecycle
+  jobs: JobRunner
 }
 
 export function registerResources(ctx: EmulatorContext, router: Router): Resources {
   const providers = new ProviderRegistry(ctx)
   const revisions = new RevisionLifecycle(ctx)
+  const jobs = new JobRunner(ctx)
   registerProviders(ctx, router, providers)
   registerResourceGroups(ctx, router)
   registerOperations(ctx, router)
@@ -32,5 +36,7 @@ export function registerResources(ctx: EmulatorContext, router: Router): Resourc
   registerManagedEnvironments(ctx, router)
   registerContainerApps(ctx, router, revisions)
   registerContainerAppRevisions(ctx, router, revisions)
-  return { providers, revisions }
+  registerJobs(ctx, router, jobs)
+  registerAuthTokens(ctx, router)
+  return { providers, revisions, jobs }
 }

@@ -10,13 +10,16 @@ import type { RevisionRuntime } from './types.js'
 export function createRuntime(
   kind: RuntimeKind,
   latency: Latency,
-  opts: { stateDir: string; backends: Backends }
+  opts: { stateDir: string; backends: Backends; crashImages?: string[] }
 ): RevisionRuntime {
   // Spawning a process takes real time whatever the scale: never give it less than 15 s.
   const healthDeadlineMs = Math.max(15_000, latency.ms('revisionHealthDeadline'))
   switch (kind) {
     case 'standin':
-      return new ProcessRuntime(new StandinAdapter(latency.ms('revisionStartup')), healthDeadlineMs)
+      return new ProcessRuntime(
+        new StandinAdapter(latency.ms('revisionStartup'), opts.crashImages ?? []),
+        healthDeadlineMs
+      )
     case 'mlflow':
       // Real MLflow takes real time: its deadline comes from the container's startup probe.
       return new ProcessRuntime(

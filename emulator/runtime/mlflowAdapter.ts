@@ -37,8 +37,8 @@
  * Secrets are what the app holds at each (re)start, so a changed secret takes effect only after a
  * restart or a new revision, as in ACA. The process runs under `guard.js` (its own process group,
  * gone with the emulator) in `<state>/revisions/<revision>/`, with PATH, HOME, LANG, the machine's
- * pip/TLS/proxy settings and the container's env; its output (secrets masked) goes to
- * `<state>/revisions/<revision>.log`. Health: `GET <startup probe path or /health>` must answer 200
+ * pip/TLS/proxy settings and the container's env; its output (secrets masked) goes to the replica's
+ * log file the control plane names (what the log stream serves). Health: `GET <startup probe path or /health>` must answer 200
  * within the startup probe's initialDelay + period × failureThreshold seconds (real time), or 300 s.
  */
 import { spawn } from 'node:child_process'
@@ -49,7 +49,7 @@ import { fileURLToPath } from 'node:url'
 import type { PostgresAddress } from '../backends/postgres.js'
 import { freePort } from './freePort.js'
 import type { ImageAdapter, PlanResult } from './processRuntime.js'
-import type { ContainerProbe, RevisionInput } from './types.js'
+import type { ContainerProbe, RevisionContainer, RevisionInput, RunInput } from './types.js'
 
 const IMAGE = /^ghcr\.io\/mlflow\/mlflow:v(\d+\.\d+\.\d+)(-full)?$/
 const POSTGRES_URI = /^postgres(?:ql)?(?:\+\w+)?:\/\//i
@@ -150,41 +150,13 @@ export class MlflowAdapter implements ImageAdapter {
 
   async plan(input: Omit<RevisionInput, 'onStatus'>, _port: number): Promise<PlanResult> {
     const { container } = input
-    const image = container.image
-    const m = IMAGE.exec(image)
-    if (!m) return { ok: false, reason: `Failed to pull image "${image}": manifest unknown` }
-    const commandLine = [...container.command, ...container.args].join(' ')
-    let venv: string
-    try {
-      venv = await this.venv({
-        version: m[1] ?? '',
-        full: m[2] !== undefined,
-        oidc: /--app-name[ =']+oidc-auth\b/.test(commandLine)
-          ? (/mlflow-oidc-auth==[\w.]+/.exec(commandLine)?.[0] ?? 'mlflow-oidc-auth')
-          : undefined
-      })
-    } catch (err) {
-      if (err instanceof PullError)
-        return { ok: false, reason: `Failed to pull image "${image}": manifest unknown: ${err.message}` }
-      throw err
-    }
-
-    const port = await freePort()
-    const targetPort = container.targetPort ?? 5000
-    const secrets = container.env.filter((e) => e.secret).map((e) => e.value)
-    const env: Record<string, string> = {}
-    for (const [k, v] of Object.entries(process.env))
-      if (v !== undefined && PASSED_THROUGH.test(k)) env[k] = v
-    Object.assign(env, {
-      PATH: `${join(venv, 'bin')}:${SYSTEM_PATH}`,
-      VIRTUAL_ENV: venv,
-      HOME: process.env['HOME'] ?? homedir(),
-      LANG: 'C.UTF-8',
-      PYTHONUNBUFFERED: '1'
-    })
-    for (const e of container.env) env[e.name] = e.value
+    const pulled = await this.pull(container)
+    if (!pulled.ok) return pulled
+    const { env, secrets } = this.containerEnv(container, pulled.venv)
 
     // 2. listening address
+    const port = await freePort()
+    const targetPort = container.targetPort ?? 5000
     const rewrite = (s: string): string => listenInScript(s, targetPort, port)
     const command = container.command.map(rewrite)
     const args = listenInArgs(container.args.map(rewrite), targetPort, port)
@@ -194,27 +166,7 @@ export class MlflowAdapter implements ImageAdapter {
     if (!/(^|\s)(--port|-p)([ =]|$)/.test(all) && env['MLFLOW_PORT'] === undefined)
       env['MLFLOW_PORT'] = String(port)
 
-    // 3. PostgreSQL host
-    for (const e of container.env) {
-      const value = env[e.name]
-      if (value !== undefined && POSTGRES_URI.test(value)) env[e.name] = this.localPostgres(value)
-    }
-
-    // 4. storage key → Azurite connection string
-    const key = env['AZURE_STORAGE_ACCESS_KEY']
-    const account = wasbsAccount([all, ...Object.values(env)])
-    if (key !== undefined && account && this.deps.blob) {
-      const connection =
-        `DefaultEndpointsProtocol=http;AccountName=${account};AccountKey=${key};` +
-        `BlobEndpoint=${this.deps.blob.endpoint}/${account};`
-      env['AZURE_STORAGE_CONNECTION_STRING'] = connection
-      delete env['AZURE_STORAGE_ACCESS_KEY']
-      secrets.push(connection)
-    }
-    for (const s of [...secrets]) {
-      const password = postgresPassword(s)
-      if (password) secrets.push(password)
-    }
+    this.translateServices(container, env, secrets, all)
 
     // No command: the image's default (its base image's `python3`), which exits at once.
     const argv = command.length > 0 ? [...command, ...args] : args.length > 0 ? args : ['python3']
@@ -234,8 +186,115 @@ export class MlflowAdapter implements ImageAdapter {
         healthDeadlineMs: healthDeadlineSeconds(startup) * 1000,
         reasonLines: 5,
         secrets,
-        logPath: join(this.deps.stateDir, 'revisions', `${input.revisionName}.log`)
+        logPath: input.logPath ?? join(this.deps.stateDir, 'revisions', `${input.revisionName}.log`)
       }
+    }
+  }
+
+  /**
+   * A job replica's container: the same image-to-venv "pull" and the same service translations
+   * (3, 4) as a revision, and the container's own command line unchanged: `mlflow …`, `python …`
+   * or `/bin/bash -c "<script>"` find the venv's `mlflow` and `python` first on PATH. It runs in
+   * `<state>/jobs/<execution>/<replica>/` under the guard.
+   */
+  async planRun(input: Omit<RunInput, 'onStart' | 'onExit'>): Promise<PlanResult> {
+    const { container } = input
+    const pulled = await this.pull(container)
+    if (!pulled.ok) return pulled
+    const { env, secrets } = this.containerEnv(container, pulled.venv)
+    this.translateServices(container, env, secrets, [...container.command, ...container.args].join(' '))
+    const argv =
+      container.command.length > 0
+        ? [...container.command, ...container.args]
+        : container.args.length > 0
+          ? container.args
+          : ['python3']
+    const cwd = join(this.deps.stateDir, 'jobs', input.executionName, input.replicaName)
+    mkdirSync(cwd, { recursive: true })
+    return {
+      ok: true,
+      plan: {
+        command: process.execPath,
+        args: [GUARD, '--parent-pid', String(process.pid), '--', ...argv],
+        env,
+        cwd,
+        reasonLines: 5,
+        secrets
+      }
+    }
+  }
+
+  /** Image → venv: the "pull", with a missing release failing as an unknown tag does. */
+  private async pull(
+    container: RevisionContainer
+  ): Promise<{ ok: true; venv: string } | { ok: false; reason: string }> {
+    const image = container.image
+    const m = IMAGE.exec(image)
+    if (!m) return { ok: false, reason: `Failed to pull image "${image}": manifest unknown` }
+    const commandLine = [...container.command, ...container.args].join(' ')
+    try {
+      const venv = await this.venv({
+        version: m[1] ?? '',
+        full: m[2] !== undefined,
+        oidc: /--app-name[ =']+oidc-auth\b/.test(commandLine)
+          ? (/mlflow-oidc-auth==[\w.]+/.exec(commandLine)?.[0] ?? 'mlflow-oidc-auth')
+          : undefined
+      })
+      return { ok: true, venv }
+    } catch (err) {
+      if (err instanceof PullError)
+        return { ok: false, reason: `Failed to pull image "${image}": manifest unknown: ${err.message}` }
+      throw err
+    }
+  }
+
+  /** The process env: the machine's network settings, the venv first on PATH, the container's env. */
+  private containerEnv(
+    container: RevisionContainer,
+    venv: string
+  ): { env: Record<string, string>; secrets: string[] } {
+    const secrets = container.env.filter((e) => e.secret).map((e) => e.value)
+    const env: Record<string, string> = {}
+    for (const [k, v] of Object.entries(process.env))
+      if (v !== undefined && PASSED_THROUGH.test(k)) env[k] = v
+    Object.assign(env, {
+      PATH: `${join(venv, 'bin')}:${SYSTEM_PATH}`,
+      VIRTUAL_ENV: venv,
+      HOME: process.env['HOME'] ?? homedir(),
+      LANG: 'C.UTF-8',
+      PYTHONUNBUFFERED: '1'
+    })
+    for (const e of container.env) env[e.name] = e.value
+    return { env, secrets }
+  }
+
+  /** Translations 3 and 4 (in place): PostgreSQL hosts, storage key → Azurite. */
+  private translateServices(
+    container: RevisionContainer,
+    env: Record<string, string>,
+    secrets: string[],
+    commandLine: string
+  ): void {
+    // 3. PostgreSQL host
+    for (const e of container.env) {
+      const value = env[e.name]
+      if (value !== undefined && POSTGRES_URI.test(value)) env[e.name] = this.localPostgres(value)
+    }
+
+    // 4. storage key → Azurite connection string
+    const key = env['AZURE_STORAGE_ACCESS_KEY']
+    const account = wasbsAccount([commandLine, ...Object.values(env)])
+    if (key !== undefined && account && this.deps.blob) {
+      const connection =
+        `DefaultEndpointsProtocol=http;AccountName=${account};AccountKey=${key};` +
+        `BlobEndpoint=${this.deps.blob.endpoint}/${account};`
+      env['AZURE_STORAGE_CONNECTION_STRING'] = connection
+      delete env['AZURE_STORAGE_ACCESS_KEY']
+      secrets.push(connection)
+    }
+    for (const s of [...secrets]) {
+      const password = postgresPassword(s)
+      if (password) secrets.push(password)
     }
   }
 

@@ -1,23 +1,31 @@
 /**
- * Runs each revision as a local child process. What process an image becomes is the adapter's
- * business (`ImageAdapter`); this module only starts it, decides its health by probing, watches
- * it exit and stops it.
+ * Runs each revision (and each job replica's container) as a local child process. What process an
+ * image becomes is the adapter's business (`ImageAdapter`); this module only starts it, decides a
+ * server's health by probing, watches it exit, stops it, and writes its output to the log file the
+ * control plane named: one `<ISO time> <text>` line per output line, secrets masked.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs'
 import { dirname } from 'node:path'
 import { freePort } from './freePort.js'
 import { waitForHealthy } from './healthProbe.js'
-import type { RevisionHandle, RevisionInput, RevisionRuntime, RuntimeStatus } from './types.js'
+import type {
+  RevisionHandle,
+  RevisionInput,
+  RevisionRuntime,
+  RunHandle,
+  RunInput,
+  RuntimeStatus
+} from './types.js'
 
 export interface ProcessPlan {
   command: string
   args: string[]
   env: Record<string, string>
-  /** Where the probe asks whether the revision is healthy. */
-  healthUrl: string
-  /** Where the revision serves once healthy (reported with `running`). */
-  url: string
+  /** Where the probe asks whether the revision is healthy (servers only). */
+  healthUrl?: string
+  /** Where the revision serves once healthy (reported with `running`; servers only). */
+  url?: string
   cwd?: string
   /** Overrides the runtime's health deadline (e.g. from the container's startup probe). */
   healthDeadlineMs?: number
@@ -25,7 +33,7 @@ export interface ProcessPlan {
   reasonLines?: number
   /** Values that must never appear in a reason or log (secrets); replaced by `***`. */
   secrets?: string[]
-  /** Where the process's output is appended (with secrets masked). */
+  /** Where the process's output is appended when the control plane named no log file. */
   logPath?: string
 }
 
@@ -33,18 +41,30 @@ export type PlanResult = { ok: true; plan: ProcessPlan } | { ok: false; reason: 
 
 /** Translates a container (image, command, env) into a local process, or says why it cannot run. */
 export interface ImageAdapter {
+  /** A revision's container: a server on `port` with a health URL. */
   plan(input: Omit<RevisionInput, 'onStatus'>, port: number): PlanResult | Promise<PlanResult>
+  /** A job replica's container: whatever its command does, to completion. */
+  planRun(input: Omit<RunInput, 'onStart' | 'onExit'>): PlanResult | Promise<PlanResult>
 }
 
-interface Run {
-  handle: RevisionHandle
-  input: RevisionInput
+interface Proc {
   child?: ChildProcess
   stopped: boolean
-  healthy: boolean
-  exitReason?: string
   stdout: string[]
   stderr: string[]
+}
+
+interface Run extends Proc {
+  handle: RevisionHandle
+  input: RevisionInput
+  healthy: boolean
+  exitReason?: string
+}
+
+interface Job extends Proc {
+  handle: RunHandle
+  input: RunInput
+  done: boolean
 }
 
 /** Masks every secret value (and its URL-encoded form) in a line. */
@@ -57,8 +77,63 @@ export function maskSecrets(text: string, secrets: string[] | undefined): string
   return out
 }
 
+/** Appends complete lines to a log file as `<ISO time> <text>`; a partial line waits for its end. */
+class LineLog {
+  private pending = ''
+  private readonly stream: WriteStream | undefined
+
+  constructor(path: string | undefined) {
+    if (!path) return
+    mkdirSync(dirname(path), { recursive: true })
+    this.stream = createWriteStream(path, { flags: 'a' })
+    this.stream.on('error', () => {})
+  }
+
+  write(text: string): void {
+    const lines = (this.pending + text).split('\n')
+    this.pending = lines.pop() ?? ''
+    for (const line of lines) this.line(line)
+  }
+
+  line(text: string): void {
+    const clean = text.replace(/\r$/, '')
+    this.stream?.write(`${new Date().toISOString()} ${clean}\n`)
+  }
+
+  end(): void {
+    if (this.pending) this.line(this.pending)
+    this.pending = ''
+    this.stream?.end()
+  }
+}
+
+/** Spawns the plan with its output going to the log and the tail buffers. */
+function spawnPlan(proc: Proc, plan: ProcessPlan, logPath: string | undefined): ChildProcess {
+  const child = spawn(plan.command, plan.args, {
+    env: plan.env,
+    cwd: plan.cwd,
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  proc.child = child
+  const log = new LineLog(logPath ?? plan.logPath)
+  child.once('close', () => log.end())
+  child.once('error', () => log.end())
+  const keep =
+    (lines: string[]) =>
+    (chunk: Buffer): void => {
+      const text = maskSecrets(chunk.toString('utf8'), plan.secrets)
+      log.write(text)
+      lines.push(...text.split('\n').filter((l) => l.trim()))
+      lines.splice(0, Math.max(0, lines.length - 50))
+    }
+  child.stdout?.on('data', keep(proc.stdout))
+  child.stderr?.on('data', keep(proc.stderr))
+  return child
+}
+
 export class ProcessRuntime implements RevisionRuntime {
   private readonly runs = new Map<RevisionHandle, Run>()
+  private readonly jobs = new Map<RunHandle, Job>()
 
   constructor(
     private readonly adapter: ImageAdapter,
@@ -73,16 +148,26 @@ export class ProcessRuntime implements RevisionRuntime {
     return handle
   }
 
-  async stop(handle: RevisionHandle): Promise<void> {
-    const run = this.runs.get(handle)
-    if (!run) return
-    run.stopped = true
-    this.runs.delete(handle)
-    await terminate(run.child)
+  run(input: RunInput): RunHandle {
+    const handle: RunHandle = { replicaName: input.replicaName }
+    const job: Job = { handle, input, stopped: false, done: false, stdout: [], stderr: [] }
+    this.jobs.set(handle, job)
+    void this.launchJob(job)
+    return handle
+  }
+
+  async stop(handle: RevisionHandle | RunHandle): Promise<void> {
+    const proc: Proc | undefined =
+      this.runs.get(handle as RevisionHandle) ?? this.jobs.get(handle as RunHandle)
+    if (!proc) return
+    proc.stopped = true
+    this.runs.delete(handle as RevisionHandle)
+    this.jobs.delete(handle as RunHandle)
+    await terminate(proc.child)
   }
 
   async stopAll(): Promise<void> {
-    await Promise.all([...this.runs.keys()].map((h) => this.stop(h)))
+    await Promise.all([...this.runs.keys(), ...this.jobs.keys()].map((h) => this.stop(h)))
   }
 
   private async launch(run: Run): Promise<void> {
@@ -92,28 +177,7 @@ export class ProcessRuntime implements RevisionRuntime {
       if (run.stopped) return
       if (!planned.ok) return this.emit(run, { kind: 'failed', reason: planned.reason })
       const { plan } = planned
-      const child = spawn(plan.command, plan.args, {
-        env: plan.env,
-        cwd: plan.cwd,
-        stdio: ['ignore', 'pipe', 'pipe']
-      })
-      run.child = child
-      let log: WriteStream | undefined
-      if (plan.logPath) {
-        mkdirSync(dirname(plan.logPath), { recursive: true })
-        log = createWriteStream(plan.logPath, { flags: 'a' })
-        child.once('close', () => log?.end())
-      }
-      const keep =
-        (lines: string[]) =>
-        (chunk: Buffer): void => {
-          const text = maskSecrets(chunk.toString('utf8'), plan.secrets)
-          log?.write(text)
-          lines.push(...text.split('\n').filter((l) => l.trim()))
-          lines.splice(0, Math.max(0, lines.length - 50))
-        }
-      child.stdout?.on('data', keep(run.stdout))
-      child.stderr?.on('data', keep(run.stderr))
+      const child = spawnPlan(run, plan, run.input.logPath)
       const name = run.input.container.name
       child.on('error', (err) => {
         run.exitReason = `Container '${name}' could not be started: ${err.message}`
@@ -129,14 +193,14 @@ export class ProcessRuntime implements RevisionRuntime {
         if (run.healthy) this.emit(run, { kind: 'exited', reason: run.exitReason })
       })
       const result = await waitForHealthy({
-        url: plan.healthUrl,
+        url: plan.healthUrl ?? `http://127.0.0.1:${port}/health`,
         deadlineMs: plan.healthDeadlineMs ?? this.healthDeadlineMs,
         gone: () => run.exitReason
       })
       if (run.stopped) return
       if (result.healthy) {
         run.healthy = true
-        this.emit(run, { kind: 'running', url: plan.url })
+        this.emit(run, { kind: 'running', url: plan.url ?? `http://127.0.0.1:${port}` })
       } else {
         this.emit(run, { kind: 'failed', reason: result.reason })
         await terminate(child)
@@ -145,6 +209,46 @@ export class ProcessRuntime implements RevisionRuntime {
       this.emit(run, {
         kind: 'failed',
         reason: `Revision could not be started: ${err instanceof Error ? err.message : String(err)}`
+      })
+    }
+  }
+
+  private async launchJob(job: Job): Promise<void> {
+    const { input } = job
+    const finish = (result: Parameters<RunInput['onExit']>[0]): void => {
+      if (job.stopped || job.done) return
+      job.done = true
+      this.jobs.delete(job.handle)
+      input.onExit(result)
+    }
+    try {
+      const planned = await this.adapter.planRun(input)
+      if (job.stopped) return
+      if (!planned.ok) return finish({ kind: 'failed', reason: planned.reason })
+      const { plan } = planned
+      const child = spawnPlan(job, plan, input.logPath)
+      child.on('error', (err) => {
+        finish({
+          kind: 'failed',
+          reason: `Container '${input.container.name}' could not be started: ${err.message}`
+        })
+      })
+      child.once('spawn', () => {
+        if (!job.stopped) input.onStart()
+      })
+      child.on('close', (code, signal) => {
+        const lines = job.stderr.length > 0 ? job.stderr : job.stdout
+        finish({
+          kind: 'exited',
+          code,
+          ...(signal ? { signal } : {}),
+          lastLine: lines.at(-1) ?? ''
+        })
+      })
+    } catch (err) {
+      finish({
+        kind: 'failed',
+        reason: `Container '${input.container.name}' could not be started: ${err instanceof Error ? err.message : String(err)}`
       })
     }
   }

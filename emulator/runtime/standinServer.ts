@@ -1,7 +1,12 @@
 /**
  * The stand-in container: a tiny HTTP server that answers `GET /health` with 200 `OK` once its
- * start-up delay has passed. It exits when the emulator that started it is gone, so killed test
- * runs leave no strays.
+ * start-up delay has passed, `GET /` with its app, revision, image and env names, `GET /version`
+ * with the image's MLflow release (as MLflow answers it), and `GET /delay/<ms>` after that many
+ * milliseconds (a request that is still in flight when traffic
+ * moves). It logs a start-up line and every request but the health probes. With
+ * `STANDIN_CRASH_AFTER_MS` in its env it exits with code 1 that long after it became healthy; with
+ * `--crash-at-start` (an image of `--crash-images`) it prints a traceback and exits 1 at once. It
+ * exits when the emulator that started it is gone, so killed test runs leave no strays.
  */
 import { createServer } from 'node:http'
 
@@ -14,10 +19,22 @@ const port = Number(arg('port', '0'))
 const startupDelayMs = Number(arg('startup-delay-ms', '0'))
 const parentPid = Number(arg('parent-pid', String(process.ppid)))
 const image = arg('image', '')
+const crashAfterMs = Number(process.env['STANDIN_CRASH_AFTER_MS'] ?? '') || 0
 const startedAt = Date.now()
 
+if (process.argv.includes('--crash-at-start')) {
+  // An image of `--crash-images`: it never gets as far as serving.
+  process.stdout.write(`stand-in ${image} starting\n`)
+  process.stderr.write(
+    'Traceback (most recent call last):\n' +
+      '  File "/usr/local/bin/mlflow", line 8, in <module>\n' +
+      `RuntimeError: stand-in ${image} crashes at start (--crash-images)\n`
+  )
+  process.exit(1)
+}
+
 const server = createServer((req, res) => {
-  const path = (req.url ?? '/').split('?')[0]
+  const path = (req.url ?? '/').split('?')[0] ?? '/'
   if (Date.now() - startedAt < startupDelayMs) {
     res.writeHead(503, { 'content-type': 'text/plain' })
     res.end('starting')
@@ -28,6 +45,11 @@ const server = createServer((req, res) => {
     res.end('OK')
     return
   }
+  const answer = (status: number, type: string, text: string): void => {
+    process.stdout.write(`${req.method ?? 'GET'} ${path} ${status}\n`)
+    res.writeHead(status, { 'content-type': type })
+    res.end(text)
+  }
   if (path === '/') {
     // Names only: the stand-in proves which secrets reached it without ever echoing a value.
     const body = {
@@ -36,15 +58,36 @@ const server = createServer((req, res) => {
       image,
       env: Object.keys(process.env).sort()
     }
-    res.writeHead(200, { 'content-type': 'application/json' })
-    res.end(JSON.stringify(body))
+    answer(200, 'application/json', JSON.stringify(body))
     return
   }
-  res.writeHead(404, { 'content-type': 'text/plain' })
-  res.end('not found')
+  if (path === '/version') {
+    // MLflow's own `GET /version`: the release, as plain text.
+    answer(200, 'text/plain', /:v(\d+\.\d+\.\d+)/.exec(image)?.[1] ?? '')
+    return
+  }
+  const delay = /^\/delay\/(\d+)$/.exec(path)
+  if (delay) {
+    const ms = Number(delay[1])
+    setTimeout(
+      () => answer(200, 'text/plain', `${process.env['CONTAINER_APP_REVISION'] ?? ''} after ${ms} ms`),
+      ms
+    )
+    return
+  }
+  answer(404, 'text/plain', 'not found')
 })
 
-server.listen(port, '127.0.0.1')
+server.listen(port, '127.0.0.1', () => {
+  process.stdout.write(`stand-in ${image} listening at http://127.0.0.1:${port}\n`)
+})
+
+if (crashAfterMs > 0) {
+  setTimeout(() => {
+    process.stderr.write(`stand-in: crashing as asked (STANDIN_CRASH_AFTER_MS=${crashAfterMs})\n`)
+    process.exit(1)
+  }, startupDelayMs + crashAfterMs)
+}
 
 const parentGone = (): boolean => {
   if (process.ppid !== parentPid) return true

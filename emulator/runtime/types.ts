@@ -1,7 +1,10 @@
 /**
  * The port between the emulated Container Apps control plane and whatever actually runs a
- * revision's container. `--runtime standin` runs a tiny node server; `--runtime mlflow` runs a real
- * `mlflow server` behind the same interface.
+ * container. A revision's container is a server (`start`: health-probed, `running` once it answers,
+ * watched for exits); a job execution's container runs to completion (`run`: an exit code). Both
+ * write their output, secrets masked, to the log file the control plane names (one per replica and
+ * container: what the log stream serves). `--runtime standin` runs tiny node processes;
+ * `--runtime mlflow` runs the real MLflow of the image's version behind the same interface.
  */
 
 export interface ContainerEnvVar {
@@ -44,10 +47,14 @@ export type RuntimeStatus =
 export interface RevisionInput {
   appName: string
   revisionName: string
+  /** The replica this process is (names its working directory). */
+  replicaName?: string
   location: string
   container: RevisionContainer
   minReplicas: number
   maxReplicas: number
+  /** Where the container's output goes, one `<ISO time> <text>` line per line, secrets masked. */
+  logPath?: string
   /** Status changes of this start; never called after `stop` of the handle. */
   onStatus(status: RuntimeStatus): void
 }
@@ -56,9 +63,35 @@ export interface RevisionHandle {
   readonly revisionName: string
 }
 
+/** A container that runs to completion: one container of a job execution's replica. */
+export interface RunInput {
+  jobName: string
+  executionName: string
+  replicaName: string
+  location: string
+  container: RevisionContainer
+  logPath: string
+  /** The process was spawned (its image was "pulled"). */
+  onStart(): void
+  /** How it ended; never called after `stop` of the handle. */
+  onExit(result: RunResult): void
+}
+
+export type RunResult =
+  /** It ran and exited: `code` is null when a signal ended it. */
+  | { kind: 'exited'; code: number | null; signal?: string; lastLine: string }
+  /** It never ran: the image could not be pulled, or the process could not be spawned. */
+  | { kind: 'failed'; reason: string }
+
+export interface RunHandle {
+  readonly replicaName: string
+}
+
 export interface RevisionRuntime {
   start(input: RevisionInput): RevisionHandle
-  stop(handle: RevisionHandle): Promise<void>
+  /** Runs one container to completion (a job replica's container). */
+  run(input: RunInput): RunHandle
+  stop(handle: RevisionHandle | RunHandle): Promise<void>
   /** Emulator shutdown: every process this runtime started goes away. */
   stopAll(): Promise<void>
 }

@@ -124,7 +124,11 @@ function parameter(example: ArmExample, name: string): Json | undefined {
  *   lower-cased (the service answers 400 ContainerAppInvalidName to the name as written);
  * - a revision name written `<app>-<suffix>` is written `<app>--<suffix>`, as the service names
  *   revisions (the app part lower-cased with the app's name); one written after another app than
- *   the path's is named after the path's app, since a revision belongs to its app.
+ *   the path's is named after the path's app, since a revision belongs to its app;
+ * - a Container Apps job name that breaks the naming rule jobs share with container apps only by
+ *   its upper case is lower-cased;
+ * - a job execution name that no start can have returned (the service names executions
+ *   `<job>-<7 lower-case letters>`, Job_Start.json) is the one the prerequisite start returned.
  */
 const APP_NAME = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/
 
@@ -132,13 +136,20 @@ function appNameOk(name: string): boolean {
   return APP_NAME.test(name) && !name.includes('--')
 }
 
+/** What the prerequisites made that a request may have to name instead of the example's value. */
+export interface ReplayContext {
+  /** The execution the prerequisite `start` of a job returned. */
+  executionName?: string
+}
+
 class Adapter {
   readonly adaptations: string[] = []
 
   constructor(
     private readonly emulatorSubscription: string,
-    /** The container app of the request path, as the example writes it. */
-    private readonly appName: string | undefined
+    /** The container app (or job) of the request path, as the example writes it. */
+    private readonly appName: string | undefined,
+    private readonly context: ReplayContext = {}
   ) {}
 
   private note(text: string): void {
@@ -172,6 +183,23 @@ class Adapter {
       `container-app name '${name}' → '${name.toLowerCase()}' (upper case breaks the service's naming rule: 400 ContainerAppInvalidName)`
     )
     return name.toLowerCase()
+  }
+
+  job(name: string): string {
+    if (appNameOk(name) || !appNameOk(name.toLowerCase())) return name
+    this.note(
+      `job name '${name}' → '${name.toLowerCase()}' (upper case breaks the naming rule jobs share with container apps)`
+    )
+    return name.toLowerCase()
+  }
+
+  execution(name: string, job: string): string {
+    const given = this.context.executionName
+    if (!given || new RegExp(`^${job.toLowerCase()}-[a-z]{7}$`).test(name)) return name
+    this.note(
+      `execution name '${name}' → the one the prerequisite start returned (the service names executions <job>-<7 lower-case letters>)`
+    )
+    return given
   }
 
   revision(name: string): string {
@@ -213,12 +241,14 @@ export interface PreparedRequest {
 export function prepareRequest(
   entry: ManifestEntry,
   example: ArmExample,
-  emulatorSubscription: string
+  emulatorSubscription: string,
+  context: ReplayContext = {}
 ): PreparedRequest {
   const app = entry.pathTemplate.includes('{containerAppName}')
     ? pathValue(entry, example, 'containerAppName')
     : undefined
-  const adapter = new Adapter(emulatorSubscription, app)
+  const adapter = new Adapter(emulatorSubscription, app, context)
+  let job = ''
   const path = entry.pathTemplate.replace(/\{([^}]+)\}/g, (_m, name: string) => {
     const text = pathValue(entry, example, name)
     const adapted =
@@ -228,7 +258,11 @@ export function prepareRequest(
           ? adapter.app(text)
           : name === 'revisionName'
             ? adapter.revision(text)
-            : text
+            : name === 'jobName'
+              ? (job = adapter.job(text))
+              : name === 'jobExecutionName'
+                ? adapter.execution(text, job)
+                : text
     return encodeURIComponent(adapted)
   })
   let body: Json | undefined
@@ -530,7 +564,12 @@ export type Step =
   | { kind: 'post'; path: string; apiVersion: string; body?: Json }
   | { kind: 'absent'; path: string; apiVersion: string }
 
-export async function runStep(client: ArmClient, step: Step, emulatorSubscription: string): Promise<void> {
+/** Runs the step; a `post` answers what its operation returned (a job start: the execution). */
+export async function runStep(
+  client: ArmClient,
+  step: Step,
+  emulatorSubscription: string
+): Promise<Json | undefined> {
   const path = mapSubscriptions(step.path, emulatorSubscription)
   const target = withQuery(path, step.apiVersion)
   const body =
@@ -567,12 +606,15 @@ export async function runStep(client: ArmClient, step: Step, emulatorSubscriptio
   const method = step.kind === 'post' ? 'POST' : 'PUT'
   const answer = await client.send(method, target, body)
   if (answer.status < 200 || answer.status >= 300) fail(method, answer)
+  let result = answer.json
   if (isLongRunning(answer)) {
     const outcome = await waitForOperation(client, answer)
     if (outcome.problems.length > 0) {
       throw new Error(`prerequisite ${method} ${path}: ${outcome.problems.join('; ')}`)
     }
+    result = outcome.locationResult?.json
   }
+  if (method === 'POST') return result
   if (method === 'PUT') {
     const settled = await waitSettled(client, target)
     if (settled.status !== 200) fail('GET after PUT', settled)

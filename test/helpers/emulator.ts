@@ -28,6 +28,8 @@ export interface EmulatorOptions {
   takenNames?: string[]
   /** Operation kind → error code, e.g. `{ 'postgresServers.put': 'QuotaExceeded' }`. */
   failOperations?: Record<string, string>
+  /** Images whose server exits before it is ever healthy (a broken release: a crash loop). */
+  crashImages?: string[]
   port?: number
 }
 
@@ -151,6 +153,7 @@ function argsFor(stateDir: string, o: EmulatorOptions): string[] {
   if (o.takenNames?.length) args.push('--taken-names', o.takenNames.join(','))
   const failures = Object.entries(o.failOperations ?? {})
   if (failures.length) args.push('--fail-operations', failures.map(([k, v]) => `${k}=${v}`).join(','))
+  if (o.crashImages?.length) args.push('--crash-images', o.crashImages.join(','))
   return args
 }
 

@@ -16,7 +16,11 @@
  *  2. a container-app name that breaks the service's naming rule by its upper case only
  *     (`testcontainerApp0`) is lower-cased: the service answers 400 ContainerAppInvalidName to it;
  *  3. a revision name written `<app>-<suffix>` (path or ingress traffic) is written
- *     `<app>--<suffix>`, as the service names revisions.
+ *     `<app>--<suffix>`, as the service names revisions;
+ *  4. a Container Apps job name that breaks the naming rule jobs share with container apps by its
+ *     upper case only (`testcontainerAppsJob0`) is lower-cased;
+ *  5. a job execution name that no start can have returned (`jobExecution1`; the service names
+ *     executions `<job>-<7 lower-case letters>`) is the one the prerequisite start returned.
  *
  * An entry may list `unmodeled` paths of its success body: state that only operations the emulator
  * does not model can create. Those paths are left out of (c), and the entry fails if the emulator
@@ -45,6 +49,7 @@ import {
   type ArmExample,
   type Json,
   type ManifestEntry,
+  type ReplayContext,
   type Step
 } from '../helpers/armExamples.js'
 
@@ -297,13 +302,23 @@ const app = (name: string): Step => ({
   body: appBody(name)
 })
 
-/** A manual job shaped after Job_Get.json (same omissions as appBody) with two secrets. */
+/**
+ * A manual job shaped after Job_Get.json (same omissions as appBody) with the two secrets
+ * Job_ListSecrets.json lists, on the environment's dedicated profile (the examples' 0.2 CPU /
+ * 100Mi is no Consumption combination).
+ */
 function jobBody(name: string): Json {
   return {
     location: 'East US',
+    identity: { type: 'SystemAssigned,UserAssigned', userAssignedIdentities: { [MY_IDENTITY]: {} } },
     properties: {
       environmentId: DEMOKUBE_ID,
+      workloadProfileName: 'My-GP-01',
       configuration: {
+        identitySettings: [
+          { identity: MY_IDENTITY, lifecycle: 'All' },
+          { identity: 'system', lifecycle: 'Init' }
+        ],
         triggerType: 'Manual',
         replicaTimeout: 10,
         replicaRetryLimit: 10,
@@ -330,13 +345,14 @@ function jobBody(name: string): Json {
 }
 
 const jobPath = (name: string): string => provider(SUB_APP, 'rg', 'Microsoft.App', `jobs/${name}`)
-const job = (name: string): Step => ({
-  kind: 'ensure',
+/** `put` when the example needs the job exactly as jobBody writes it (not as another example left it). */
+const job = (name: string, kind: 'ensure' | 'put' = 'ensure'): Step => ({
+  kind,
   path: jobPath(name),
   apiVersion: V.app,
   body: jobBody(name)
 })
-const startJob: Step = { kind: 'post', path: `${jobPath('testcontainerAppsJob0')}/start`, apiVersion: V.app }
+const startJob: Step = { kind: 'post', path: `${jobPath('testcontainerappsjob0')}/start`, apiVersion: V.app }
 
 // ---------------------------------------------------------------------------------------------
 // What each example needs before its request can be valid (keyed by the example's file name)
@@ -638,18 +654,20 @@ const PREREQUISITES: Record<string, Step[]> = {
   'ContainerApps_Get.json': [group(SUB_APP, 'rg'), demokube, app('testcontainerapp0')],
   'Revisions_Get.json': [group(SUB_APP, 'rg'), demokube, app('testcontainerapp0')],
   'Revisions_List.json': [group(SUB_APP, 'rg'), demokube, app('testcontainerapp0')],
-  'Job_Get.json': [group(SUB_APP, 'rg'), demokube, job('testcontainerAppsJob0')],
-  'Job_Execution_Get.json': [group(SUB_APP, 'rg'), demokube, job('testcontainerAppsJob0'), startJob],
-  'Job_Executions_Get.json': [group(SUB_APP, 'rg'), demokube, job('testcontainerAppsJob0'), startJob],
+  // Jobs under the names the requests use after adaptation 4 (lower case).
+  'Job_Get.json': [group(SUB_APP, 'rg'), demokube, job('testcontainerappsjob0', 'put')],
+  'Job_Execution_Get.json': [group(SUB_APP, 'rg'), demokube, job('testcontainerappsjob0'), startJob],
+  'Job_Executions_Get.json': [group(SUB_APP, 'rg'), demokube, job('testcontainerappsjob0'), startJob],
   'ContainerApps_ListSecrets.json': [group(SUB_APP, 'rg'), demokube, app('testcontainerapp0')],
   // The example names revision testcontainerApp0-pjxhsye under app testStaticSite0: a finding (manifest note).
   'Revisions_Restart.json': [group(SUB_APP, 'rg'), demokube, app('teststaticsite0')],
   'Revisions_Activate.json': [group(SUB_APP, 'rg'), demokube, app('testcontainerapp0')],
   'Revisions_Deactivate.json': [group(SUB_APP, 'rg'), demokube, app('testcontainerapp0')],
-  'Job_Start.json': [group(SUB_APP, 'rg'), demokube, job('testcontainerAppsJob0')],
-  'Job_ListSecrets.json': [group(SUB_APP, 'rg'), demokube, job('testcontainerAppsJob0')],
+  // The start's template override asks for 0.2 CPU: the job runs on the dedicated profile.
+  'Job_Start.json': [group(SUB_APP, 'rg'), demokube, job('testcontainerappsjob0', 'put')],
+  'Job_ListSecrets.json': [group(SUB_APP, 'rg'), demokube, job('testcontainerappsjob0', 'put')],
   'ContainerApps_Delete.json': [group(SUB_APP, 'rg'), demokube, app('testworkerapp0')],
-  'Job_Delete.json': [group(SUB_APP, 'rg'), demokube, job('testWorkerContainerAppsJob0')],
+  'Job_Delete.json': [group(SUB_APP, 'rg'), demokube, job('testworkercontainerappsjob0')],
   'ManagedEnvironments_Delete.json': [
     group(SUB_APP, 'examplerg'),
     {
@@ -698,9 +716,10 @@ async function replay(
   client: ArmClient,
   subscription: string,
   entry: ManifestEntry,
-  example: ArmExample
+  example: ArmExample,
+  context: ReplayContext
 ): Promise<{ request: string; problems: string[] }> {
-  const { path, query, body, adaptations } = prepareRequest(entry, example, subscription)
+  const { path, query, body, adaptations } = prepareRequest(entry, example, subscription, context)
   const target = withQuery(path, query)
   const request = `${entry.method} ${target}`
   const listed = entry.adaptations ?? []
@@ -796,8 +815,14 @@ describe('Azure REST API examples replayed against the local ARM emulator', () =
       `${entry.operationId} (${name})`,
       async () => {
         const example = loadExample(entry.file)
-        for (const step of PREREQUISITES[name] ?? []) await runStep(client, step, emu.subscriptionId)
-        const { request, problems } = await replay(client, emu.subscriptionId, entry, example)
+        const context: ReplayContext = {}
+        for (const step of PREREQUISITES[name] ?? []) {
+          const result = await runStep(client, step, emu.subscriptionId)
+          const started =
+            result && typeof result === 'object' && !Array.isArray(result) ? result['name'] : undefined
+          if (step.kind === 'post' && typeof started === 'string') context.executionName = started
+        }
+        const { request, problems } = await replay(client, emu.subscriptionId, entry, example, context)
         if (problems.length > 0) {
           throw new Error(`${request}\n${problems.length} problem(s):\n  - ${problems.join('\n  - ')}`)
         }

@@ -3,8 +3,13 @@
  * action uses: if these pass, the SDKs' wire expectations (paths, bodies, LRO shapes, errors) hold.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import type { ContainerApp, Revision } from '@azure/arm-appcontainers'
+import type { ContainerApp, Job, JobExecution, Replica, Revision } from '@azure/arm-appcontainers'
+import { readFileSync } from 'node:fs'
+import { request as httpRequest } from 'node:http'
+import { request as httpsRequest, type RequestOptions } from 'node:https'
+import { connect as tlsConnect } from 'node:tls'
 import { isWrite, startEmulator, type Emulator, type RequestRecord } from '../helpers/emulator.js'
+import { send } from '../helpers/ingress.js'
 import { armError, fastLro, sdkClients, until } from '../helpers/sdk.js'
 
 const TIME_SCALE = 0.002
@@ -37,6 +42,57 @@ function appTemplate(version: string, suffix: string): NonNullable<ContainerApp[
     scale: { minReplicas: 1, maxReplicas: 1 }
   }
 }
+
+/**
+ * GET through the emulator's CONNECT proxy, as a client with `HTTPS_PROXY` and
+ * `NODE_EXTRA_CA_CERTS` does: a tunnel to `<host>:443`, TLS with the host as server name.
+ */
+function getViaProxy(
+  emu: Emulator,
+  proxy: string,
+  url: string,
+  headers: Record<string, string> = {}
+): Promise<{ status: number; text: string }> {
+  const target = new URL(url)
+  const ca = readFileSync(emu.caCertPath, 'utf8')
+  const via = new URL(proxy)
+  return new Promise((resolve, reject) => {
+    const connect = httpRequest({
+      host: via.hostname,
+      port: via.port,
+      method: 'CONNECT',
+      path: `${target.hostname}:443`
+    })
+    connect.on('error', reject)
+    connect.on('connect', (res, socket) => {
+      if (res.statusCode !== 200) {
+        socket.destroy()
+        reject(new Error(`CONNECT ${target.hostname}:443 → ${res.statusCode}`))
+        return
+      }
+      const tls = tlsConnect({ socket, servername: target.hostname, ca })
+      const options: RequestOptions = {
+        host: target.hostname,
+        path: `${target.pathname}${target.search}`,
+        headers,
+        createConnection: () => tls
+      }
+      const req = httpsRequest(options, (answer) => {
+        let text = ''
+        answer.on('data', (d: Buffer) => (text += d.toString('utf8')))
+        answer.on('end', () => {
+          tls.destroy()
+          resolve({ status: answer.statusCode ?? 0, text })
+        })
+      })
+      req.on('error', reject)
+      req.end()
+    })
+    connect.end()
+  })
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 describe('local ARM emulator, driven by the real SDK clients', () => {
   let emu: Emulator
@@ -613,5 +669,478 @@ describe('local ARM emulator, driven by the real SDK clients', () => {
     } finally {
       await own.stop()
     }
+  })
+
+  describe('gated rollouts: jobs, Multiple-mode traffic, replicas and log streams', () => {
+    const rg = 'rg-rollout'
+    let envId: string
+    let domain: string
+
+    beforeAll(async () => {
+      await c.rm.resourceGroups.createOrUpdate(rg, { location: LOCATION })
+      const env = await c.aca.managedEnvironments.createOrUpdate(
+        rg,
+        'env-rollout',
+        { location: LOCATION },
+        lro
+      )
+      envId = env.id ?? ''
+      domain = env.defaultDomain ?? ''
+    })
+
+    const SECRET =
+      'postgresql://mlflow:S3cret-Migration-Pw@pg-mlflow-1.postgres.database.azure.com:5432/mlflow'
+
+    function migrationJob(overrides: Partial<Job> = {}, env: { name: string; value: string }[] = []): Job {
+      return {
+        location: LOCATION,
+        environmentId: envId,
+        configuration: {
+          triggerType: 'Manual',
+          replicaTimeout: 120,
+          replicaRetryLimit: 1,
+          secrets: [{ name: 'backend-store-uri', value: SECRET }]
+        },
+        template: {
+          containers: [
+            {
+              name: 'migrate',
+              image: image('3.17.2'),
+              command: ['/bin/bash', '-c', 'mlflow db upgrade "$MLFLOW_BACKEND_STORE_URI"'],
+              env: [{ name: 'MLFLOW_BACKEND_STORE_URI', secretRef: 'backend-store-uri' }, ...env],
+              resources: { cpu: 0.5, memory: '1Gi' }
+            }
+          ]
+        },
+        ...overrides
+      }
+    }
+
+    const finished = (rgName: string, job: string, exec: string): Promise<JobExecution> =>
+      until(
+        `execution ${exec} finished`,
+        () => c.aca.jobExecution(rgName, job, exec),
+        (e) => e.status !== 'Running',
+        20_000
+      )
+
+    it('runs a job: create, start, executions, a failing image, a retry limit, a timeout, stop, delete', async () => {
+      // The service's rules first.
+      expect(await armError(c.aca.jobs.createOrUpdate(rg, 'Job-Migrate', migrationJob(), lro))).toMatchObject(
+        { statusCode: 400, code: 'ContainerAppJobInvalidName' }
+      )
+      const noTrigger = migrationJob()
+      noTrigger.configuration = { replicaTimeout: 60 } as Job['configuration']
+      expect(await armError(c.aca.jobs.createOrUpdate(rg, 'job-bad', noTrigger, lro))).toMatchObject({
+        statusCode: 400,
+        code: 'InvalidRequestParameterWithDetails'
+      })
+      const badRef = migrationJob({}, [])
+      badRef.template?.containers?.[0]?.env?.push({ name: 'X', secretRef: 'nope' })
+      expect(await armError(c.aca.jobs.createOrUpdate(rg, 'job-bad', badRef, lro))).toMatchObject({
+        statusCode: 400,
+        code: 'ContainerAppSecretRefNotFound'
+      })
+
+      // Create: 201 + Azure-AsyncOperation, InProgress → Succeeded; a second write meanwhile is busy
+      // (a create takes 40 ms at this time scale: a loaded machine may miss it once, not thrice).
+      let busy: { statusCode?: number; code?: string } | undefined
+      for (let i = 0; i < 3 && busy?.statusCode !== 409; i++) {
+        const name = `job-busy-${i}`
+        const creating = c.aca.jobs.createOrUpdate(rg, name, migrationJob(), lro)
+        await creating.submitted()
+        busy = await c.aca.jobs.update(rg, name, { tags: { a: 'b' } }, lro).then(
+          () => undefined,
+          (e: { statusCode?: number; code?: string }) => e
+        )
+        await creating
+        await c.aca.jobs.delete(rg, name, lro)
+      }
+      expect(busy).toMatchObject({ statusCode: 409, code: 'ContainerAppsJobOperationInProgress' })
+      const job = await c.aca.jobs.createOrUpdate(rg, 'job-migrate', migrationJob(), lro)
+      expect(job).toMatchObject({
+        provisioningState: 'Succeeded',
+        type: 'Microsoft.App/jobs',
+        location: 'East US'
+      })
+      expect(job.configuration?.manualTriggerConfig).toEqual({ parallelism: 1, replicaCompletionCount: 1 })
+      expect(job.configuration?.secrets).toEqual([{ name: 'backend-store-uri' }])
+      expect(job.eventStreamEndpoint).toBe(
+        `https://eastus.azurecontainerapps.dev/subscriptions/${emu.subscriptionId}/resourceGroups/${rg}/jobs/job-migrate/eventstream`
+      )
+      expect(JSON.stringify(job)).not.toContain('S3cret')
+      expect((await c.aca.jobs.listSecrets(rg, 'job-migrate')).value).toEqual([
+        { name: 'backend-store-uri', value: SECRET }
+      ])
+      expect((await collect(c.aca.jobs.listByResourceGroup(rg))).map((j) => j.name)).toEqual(['job-migrate'])
+      const patched = await c.aca.jobs.update(rg, 'job-migrate', { tags: { stage: 'migrate' } }, lro)
+      expect(patched.tags).toEqual({ stage: 'migrate' })
+      expect(patched.template?.containers?.[0]?.image).toBe(image('3.17.2'))
+
+      // A run that succeeds.
+      const started = await c.aca.jobs.start(rg, 'job-migrate', lro)
+      expect(started.name).toMatch(/^job-migrate-[a-z]{7}$/)
+      expect(started.id).toBe(`${job.id}/executions/${started.name}`)
+      const ok = await finished(rg, 'job-migrate', started.name ?? '')
+      expect(ok).toMatchObject({ status: 'Succeeded' })
+      expect(ok.endTime!.getTime()).toBeGreaterThanOrEqual(ok.startTime!.getTime())
+      expect(ok.template?.containers?.[0]?.image).toBe(image('3.17.2'))
+      const replicas = ok.detailedStatus?.replicas ?? []
+      expect(replicas).toHaveLength(1)
+      expect(replicas[0]?.name).toMatch(new RegExp(`^${started.name}-[a-z0-9]{5}$`))
+      expect(replicas[0]?.containers).toEqual([
+        { name: 'migrate', code: 0, status: 'Succeeded', additionalInformation: 'Completed' }
+      ])
+
+      // Its log, through the proxy, with the environment's token; the secret is masked.
+      const { proxy } = await emu.runtimeInfo()
+      const logUrl =
+        `https://eastus.azurecontainerapps.dev/subscriptions/${emu.subscriptionId}/resourceGroups/${rg}` +
+        `/jobs/job-migrate/executions/${started.name}/replicas/${replicas[0]?.name}/containers/migrate/logstream?tailLines=10&follow=false`
+      expect((await getViaProxy(emu, proxy, logUrl)).status).toBe(401)
+      const envToken = await c.aca.managedEnvironments.getAuthToken(rg, 'env-rollout')
+      const log = await getViaProxy(emu, proxy, logUrl, { Authorization: `Bearer ${envToken.token}` })
+      expect(log.status).toBe(200)
+      expect(log.text).toMatch(
+        /^\d{4}-\d\d-\d\dT[\d:.]+Z stand-in job ghcr\.io\/mlflow\/mlflow:v3\.17\.2-full: /m
+      )
+      expect(log.text).toContain('+ /bin/bash -c mlflow db upgrade "***"')
+      expect(log.text).not.toContain('S3cret')
+
+      // An image that does not exist: the revision's reason.
+      const pull = await c.aca.jobs.start(rg, 'job-migrate', {
+        ...lro,
+        template: {
+          containers: [{ name: 'migrate', image: image('9.9.9'), resources: { cpu: 0.5, memory: '1Gi' } }]
+        }
+      })
+      const pulled = await finished(rg, 'job-migrate', pull.name ?? '')
+      expect(pulled).toMatchObject({
+        status: 'Failed',
+        reason: 'ImagePullBackOff',
+        message: `Failed to pull image "${image('9.9.9')}": manifest unknown`
+      })
+
+      // A container that exits 3: re-run once (replicaRetryLimit 1), then the backoff limit.
+      const failing = migrationJob({}, [{ name: 'STANDIN_EXIT_CODE', value: '3' }]).template
+      const retried = await c.aca.jobs.start(rg, 'job-migrate', { ...lro, template: failing })
+      const backoff = await finished(rg, 'job-migrate', retried.name ?? '')
+      expect(backoff).toMatchObject({
+        status: 'Failed',
+        reason: 'BackoffLimitExceeded',
+        message: 'Job has reached the specified backoff limit'
+      })
+      expect(backoff.detailedStatus?.replicas?.map((r) => r.containers?.[0]?.code)).toEqual([3, 3])
+
+      // Stop a long run.
+      const slow = migrationJob({}, [{ name: 'STANDIN_RUN_MS', value: '30000' }]).template
+      const long = await c.aca.jobs.start(rg, 'job-migrate', { ...lro, template: slow })
+      await until(
+        'long run running',
+        () => c.aca.jobExecution(rg, 'job-migrate', long.name ?? ''),
+        (e) => e.detailedStatus?.replicas?.[0]?.containers?.[0]?.status === 'Running'
+      )
+      await c.aca.jobs.stopExecution(rg, 'job-migrate', long.name ?? '', lro)
+      expect((await c.aca.jobExecution(rg, 'job-migrate', long.name ?? '')).status).toBe('Stopped')
+
+      const all = await collect(c.aca.jobsExecutions.list(rg, 'job-migrate'))
+      expect(all.map((e) => e.name).sort()).toEqual(
+        [started.name, pull.name, retried.name, long.name].map(String).sort()
+      )
+
+      // replicaTimeout (real seconds): the replica is killed and the execution fails at once.
+      await c.aca.jobs.createOrUpdate(
+        rg,
+        'job-timeout',
+        migrationJob(
+          {
+            configuration: {
+              triggerType: 'Manual',
+              replicaTimeout: 1,
+              replicaRetryLimit: 3,
+              secrets: [{ name: 'backend-store-uri', value: SECRET }]
+            }
+          },
+          [{ name: 'STANDIN_RUN_MS', value: '10000' }]
+        ),
+        lro
+      )
+      const timed = await c.aca.jobs.start(rg, 'job-timeout', lro)
+      expect(await finished(rg, 'job-timeout', timed.name ?? '')).toMatchObject({
+        status: 'Failed',
+        reason: 'DeadlineExceeded'
+      })
+
+      await c.aca.jobs.delete(rg, 'job-timeout', lro)
+      expect(await armError(c.aca.jobs.get(rg, 'job-timeout'))).toMatchObject({
+        statusCode: 404,
+        code: 'ResourceNotFound'
+      })
+    }, 60_000)
+
+    const revTemplate = (suffix: string, env: { name: string; value: string }[] = []) => ({
+      revisionSuffix: suffix,
+      containers: [{ name: 'mlflow', image: image('3.17.2'), env, resources: { cpu: 0.5, memory: '1Gi' } }],
+      scale: { minReplicas: 1, maxReplicas: 1 }
+    })
+
+    const revision = (name: string): Promise<Revision> =>
+      c.aca.containerAppsRevisions.getRevision(rg, 'app-gated', name)
+
+    it('Multiple mode: a new revision at 0 %, its own FQDN, a traffic move that drops nothing, deactivate, refusals', async () => {
+      const ingress = { external: true, targetPort: 5000 }
+      await c.aca.containerApps.createOrUpdate(
+        rg,
+        'app-gated',
+        {
+          location: LOCATION,
+          environmentId: envId,
+          configuration: {
+            activeRevisionsMode: 'Multiple',
+            ingress: { ...ingress, traffic: [{ revisionName: 'app-gated--v1', weight: 100 }] }
+          },
+          template: revTemplate('v1')
+        },
+        lro
+      )
+      await until(
+        'v1 running',
+        () => revision('app-gated--v1'),
+        (r) => r.runningState === 'Running'
+      )
+      const { ingress: ingressUrl } = await emu.runtimeInfo()
+      const appHost = `app-gated.${domain}`
+      const who = async (host: string, path = '/'): Promise<string> => {
+        const reply = await send(emu, ingressUrl, host, path)
+        return reply.status === 200
+          ? ((JSON.parse(reply.text) as { revision: string }).revision ?? '')
+          : String(reply.status)
+      }
+      expect(await who(appHost)).toBe('app-gated--v1')
+
+      // v2 arrives with 0 %: it runs and answers at its own FQDN, the app's stays on v1.
+      const withV2 = await c.aca.containerApps.update(
+        rg,
+        'app-gated',
+        {
+          location: LOCATION,
+          configuration: {
+            activeRevisionsMode: 'Multiple',
+            ingress: {
+              ...ingress,
+              traffic: [
+                { revisionName: 'app-gated--v1', weight: 100 },
+                { revisionName: 'app-gated--v2', weight: 0 }
+              ]
+            }
+          },
+          template: revTemplate('v2')
+        },
+        lro
+      )
+      expect(withV2.latestRevisionName).toBe('app-gated--v2')
+      const v2 = await until(
+        'v2 running',
+        () => revision('app-gated--v2'),
+        (r) => r.runningState === 'Running'
+      )
+      expect(v2).toMatchObject({ active: true, trafficWeight: 0, fqdn: `app-gated--v2.${domain}` })
+      expect((await revision('app-gated--v1')).trafficWeight).toBe(100)
+      expect(await who(`app-gated--v2.${domain}`)).toBe('app-gated--v2')
+      for (let i = 0; i < 5; i++) expect(await who(appHost)).toBe('app-gated--v1')
+
+      // Refused weights, each with its own code; nothing changes.
+      const traffic = (t: { revisionName: string; weight: number }[]) => ({
+        location: LOCATION,
+        configuration: { activeRevisionsMode: 'Multiple' as const, ingress: { ...ingress, traffic: t } }
+      })
+      const refusals = [
+        [
+          [
+            { revisionName: 'app-gated--v1', weight: 50 },
+            { revisionName: 'app-gated--v2', weight: 40 }
+          ],
+          'ContainerAppInvalidTrafficWeightSum'
+        ],
+        [
+          [
+            { revisionName: 'app-gated--v1', weight: 150 },
+            { revisionName: 'app-gated--v2', weight: -50 }
+          ],
+          'ContainerAppInvalidTrafficWeight'
+        ],
+        [
+          [
+            { revisionName: 'app-gated--v1', weight: 50.5 },
+            { revisionName: 'app-gated--v2', weight: 49.5 }
+          ],
+          'ContainerAppInvalidTrafficWeight'
+        ],
+        [[{ revisionName: 'app-gated--nope', weight: 100 }], 'ContainerAppTrafficRevisionNotFound'],
+        [[{ revisionName: 'app-gated--BAD', weight: 100 }], 'ContainerAppInvalidRevisionName']
+      ] as const
+      for (const [weights, code] of refusals) {
+        expect(
+          await armError(c.aca.containerApps.update(rg, 'app-gated', traffic([...weights]), lro))
+        ).toMatchObject({ statusCode: 400, code })
+      }
+
+      // Move all traffic to v2 while a slow request is in flight to v1: it finishes on v1.
+      const inFlight = send(emu, ingressUrl, appHost, '/delay/800')
+      await sleep(100)
+      await c.aca.containerApps.update(
+        rg,
+        'app-gated',
+        traffic([
+          { revisionName: 'app-gated--v1', weight: 0 },
+          { revisionName: 'app-gated--v2', weight: 100 }
+        ]),
+        lro
+      )
+      expect((await collect(c.aca.containerAppsRevisions.listRevisions(rg, 'app-gated'))).length).toBe(2)
+      for (let i = 0; i < 5; i++) expect(await who(appHost)).toBe('app-gated--v2')
+
+      // v2 has the traffic: it cannot be deactivated; v1 can, and stops after its request ended.
+      expect(
+        await armError(c.aca.containerAppsRevisions.deactivateRevision(rg, 'app-gated', 'app-gated--v2'))
+      ).toMatchObject({ statusCode: 400, code: 'ContainerAppRevisionHasTraffic' })
+      await c.aca.containerAppsRevisions.deactivateRevision(rg, 'app-gated', 'app-gated--v1')
+      const draining = await revision('app-gated--v1')
+      expect(draining).toMatchObject({ active: false, trafficWeight: 0, runningState: 'Deprovisioning' })
+      const slowReply = await inFlight
+      expect(slowReply).toMatchObject({ status: 200, text: 'app-gated--v1 after 800 ms' })
+      await until(
+        'v1 stopped',
+        () => revision('app-gated--v1'),
+        (r) => r.runningState === 'Stopped'
+      )
+      expect((await send(emu, ingressUrl, `app-gated--v1.${domain}`, '/')).status).toBe(503)
+      expect(
+        await armError(
+          c.aca.containerApps.update(
+            rg,
+            'app-gated',
+            traffic([
+              { revisionName: 'app-gated--v1', weight: 10 },
+              { revisionName: 'app-gated--v2', weight: 90 }
+            ]),
+            lro
+          )
+        )
+      ).toMatchObject({ statusCode: 400, code: 'ContainerAppTrafficRevisionNotActive' })
+
+      // Activate brings it back (Activating → Running), still at 0 %.
+      await c.aca.containerAppsRevisions.activateRevision(rg, 'app-gated', 'app-gated--v1')
+      await until(
+        'v1 running again',
+        () => revision('app-gated--v1'),
+        (r) => r.runningState === 'Running'
+      )
+      expect(await who(`app-gated--v1.${domain}`)).toBe('app-gated--v1')
+      expect((await revision('app-gated--v1')).trafficWeight).toBe(0)
+    }, 60_000)
+
+    it('lists replicas, hands out tokens and serves the replica log stream through the proxy', async () => {
+      const replicas: Replica[] = await c.aca.containerAppsRevisionReplicas
+        .listReplicas(rg, 'app-gated', 'app-gated--v2')
+        .then((r) => r.value)
+      expect(replicas).toHaveLength(1)
+      const replica = replicas[0]!
+      expect(replica.name).toMatch(/^app-gated--v2-[0-9a-f]{10}-[a-z0-9]{5}$/)
+      expect(replica.runningState).toBe('Running')
+      const container = replica.containers?.[0]
+      expect(container).toMatchObject({
+        name: 'mlflow',
+        ready: true,
+        started: true,
+        restartCount: 0,
+        runningState: 'Running'
+      })
+      const app = await c.aca.containerApps.get(rg, 'app-gated')
+      const base = `https://eastus.azurecontainerapps.dev/subscriptions/${emu.subscriptionId}/resourceGroups/${rg}/containerApps/app-gated`
+      expect(app.eventStreamEndpoint?.startsWith('https://eastus.azurecontainerapps.dev/')).toBe(true)
+      expect(container?.logStreamEndpoint).toBe(
+        `${base}/revisions/app-gated--v2/replicas/${replica.name}/containers/mlflow/logstream`
+      )
+      expect(
+        await c.aca.containerAppsRevisionReplicas.getReplica(rg, 'app-gated', 'app-gated--v2', replica.name!)
+      ).toMatchObject({
+        name: replica.name,
+        runningState: 'Running'
+      })
+
+      const token = await c.aca.containerApps.getAuthToken(rg, 'app-gated')
+      expect(token.token).toMatch(/^[\w-]{20,}$/)
+      const expiresIn = (token.expires?.getTime() ?? 0) - Date.now()
+      expect(expiresIn).toBeGreaterThan(50 * 60_000)
+      expect(expiresIn).toBeLessThanOrEqual(60 * 60_000)
+
+      const { proxy } = await emu.runtimeInfo()
+      const endpoint = container?.logStreamEndpoint ?? ''
+      expect((await getViaProxy(emu, proxy, `${endpoint}?tailLines=5&follow=false`)).status).toBe(401)
+      expect(
+        (
+          await getViaProxy(emu, proxy, `${endpoint}?tailLines=5&follow=false`, {
+            Authorization: 'Bearer nope'
+          })
+        ).status
+      ).toBe(401)
+      const auth = { Authorization: `Bearer ${token.token}` }
+      const all = await getViaProxy(emu, proxy, `${endpoint}?tailLines=300&follow=false`, auth)
+      expect(all.status).toBe(200)
+      const lines = all.text.trim().split('\n')
+      expect(lines[0]).toMatch(
+        /^\d{4}-\d\d-\d\dT[\d:.]+Z stand-in ghcr\.io\/mlflow\/mlflow:v3\.17\.2-full listening at /
+      )
+      expect(lines.some((l) => / GET \/ 200$/.test(l))).toBe(true)
+      const last = await getViaProxy(emu, proxy, `${endpoint}?tailLines=1&follow=false`, auth)
+      expect(last.text.trim().split('\n')).toEqual([lines.at(-1)])
+      const json = await getViaProxy(emu, proxy, `${endpoint}?tailLines=2&follow=false&output=json`, auth)
+      const parsed = json.text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { TimeStamp: string; Log: string })
+      expect(parsed).toHaveLength(2)
+      expect(Object.keys(parsed[0]!)).toEqual(['TimeStamp', 'Log'])
+      expect(
+        (await getViaProxy(emu, proxy, `${endpoint.replace('eastus.', 'westus.')}?tailLines=1`, auth)).status
+      ).toBe(404)
+    })
+
+    it('restarts a container that crashes after it was healthy, with backoff: a crash loop', async () => {
+      await c.aca.containerApps.createOrUpdate(
+        rg,
+        'app-crash',
+        {
+          location: LOCATION,
+          environmentId: envId,
+          configuration: { activeRevisionsMode: 'Multiple', ingress: { external: true, targetPort: 5000 } },
+          template: revTemplate('c1', [{ name: 'STANDIN_CRASH_AFTER_MS', value: '150' }])
+        },
+        lro
+      )
+      const looping = await until(
+        'two restarts',
+        () => c.aca.containerAppsRevisionReplicas.listReplicas(rg, 'app-crash', 'app-crash--c1'),
+        (r) => (r.value[0]?.containers?.[0]?.restartCount ?? 0) >= 2,
+        20_000
+      )
+      expect(looping.value).toHaveLength(1)
+      const rev = await c.aca.containerAppsRevisions.getRevision(rg, 'app-crash', 'app-crash--c1')
+      expect(rev).toMatchObject({
+        runningState: 'Degraded',
+        healthState: 'Unhealthy',
+        provisioningState: 'Provisioned'
+      })
+      const token = await c.aca.containerApps.getAuthToken(rg, 'app-crash')
+      const { proxy } = await emu.runtimeInfo()
+      const log = await getViaProxy(
+        emu,
+        proxy,
+        `${looping.value[0]?.containers?.[0]?.logStreamEndpoint}?tailLines=300&follow=false`,
+        { Authorization: `Bearer ${token.token}` }
+      )
+      expect(log.text.match(/crashing as asked/g)?.length ?? 0).toBeGreaterThanOrEqual(2)
+    }, 30_000)
   })
 })

@@ -1,0 +1,155 @@
+/**
+ * What container apps and Container Apps jobs share: the environment they run in, their secrets
+ * (stored with values, answered by name only), the service's defaults for container resources, the
+ * `secretRef` check, the container the runtime gets, and the region host of their event and log
+ * streams.
+ */
+import type { EmulatorContext } from '../context.js'
+import { badRequest, operationInProgress } from '../errors.js'
+import { asArray, asNumber, asString, objectAt, objectsOf, stringAt, type JsonObject } from '../json.js'
+import type { RevisionContainer } from '../runtime/types.js'
+import type { ResourceRecord } from '../store.js'
+
+export const ENVIRONMENT_TYPE = 'Microsoft.App/managedEnvironments'
+const SECRET_NAME = /^[a-z0-9](?:[a-z0-9-]{0,251}[a-z0-9])?$/
+
+/**
+ * The managed environment an app or job names: it must exist (`ManagedEnvironmentNotFound`) and be
+ * provisioned (`ManagedEnvironmentNotProvisioned`, microsoft/azure-container-apps#868, #1208,
+ * #1778); one still provisioning answers its own busy 409.
+ */
+export function requireEnvironment(ctx: EmulatorContext, envId: string | undefined): ResourceRecord {
+  if (!envId) {
+    throw badRequest(
+      'InvalidRequestParameterWithDetails',
+      'properties.environmentId is required: the managed environment the resource runs in.'
+    )
+  }
+  const env = ctx.store.get(envId)
+  if (!env || env.type !== ENVIRONMENT_TYPE) {
+    throw badRequest('ManagedEnvironmentNotFound', `The managed environment '${envId}' was not found.`)
+  }
+  const state = stringAt(env.body, 'properties', 'provisioningState')
+  if (state === 'Failed' || state === 'Canceled' || state === 'UpgradeFailed') {
+    throw badRequest(
+      'ManagedEnvironmentNotProvisioned',
+      `The environment '${env.id}' has not been provisioned successfully.`
+    )
+  }
+  if (state !== 'Succeeded') throw operationInProgress(env.id)
+  return env
+}
+
+/**
+ * `configuration.secrets`: names as the service allows them (`ContainerAppInvalidSecretName`), each
+ * with a value or a Key Vault URL (`ContainerAppSecretInvalid`); a secret given without a value keeps
+ * the stored value of the same name. Returns the values and the list as GET shows it (no values).
+ */
+export function validateSecrets(
+  configuration: JsonObject,
+  stored: Record<string, string> | undefined
+): { secrets: Record<string, string>; shown: JsonObject[] } {
+  const secrets: Record<string, string> = {}
+  const shown: JsonObject[] = []
+  for (const s of objectsOf(configuration['secrets'])) {
+    const name = asString(s['name']) ?? ''
+    if (!SECRET_NAME.test(name)) {
+      throw badRequest(
+        'ContainerAppInvalidSecretName',
+        `Secret name has an invalid value '${name}'. A value must consist of lower case alphanumeric characters, '-', and must start and end with an alphanumeric character. The length must not be more than 253 characters.`
+      )
+    }
+    const value = asString(s['value']) ?? stored?.[name]
+    if (value === undefined && !asString(s['keyVaultUrl'])) {
+      throw badRequest('ContainerAppSecretInvalid', `Secret '${name}' has no value and no keyVaultUrl.`)
+    }
+    secrets[name] = value ?? ''
+    const view: JsonObject = { ...s, name }
+    delete view['value']
+    shown.push(view)
+  }
+  return { secrets, shown }
+}
+
+/** The stored spec with each secret's value put back: what a merge patch applies to. */
+export function withSecretValues(spec: JsonObject, secrets: Record<string, string>): JsonObject {
+  const configuration = objectAt(spec, 'properties', 'configuration')
+  if (configuration) {
+    configuration['secrets'] = objectsOf(configuration['secrets']).map((s) => {
+      const name = asString(s['name']) ?? ''
+      return { ...s, name, value: secrets[name] ?? '' }
+    })
+  }
+  return spec
+}
+
+/**
+ * A container without resources gets the service's default share (0.5 CPU, 1Gi; Container Apps
+ * docs "Containers"), which every answer then shows (ContainerApps_ManagedBy_CreateOrUpdate.json).
+ */
+export function applyDefaultResources(containers: JsonObject[]): void {
+  for (const c of containers) if (c['resources'] === undefined) c['resources'] = { cpu: 0.5, memory: '1Gi' }
+}
+
+/** Every `env[].secretRef` must name a secret of the app or job (`ContainerAppSecretRefNotFound`). */
+export function validateSecretRefs(containers: JsonObject[], secrets: Record<string, string>): void {
+  for (const container of containers) {
+    for (const env of objectsOf(container['env'])) {
+      const ref = asString(env['secretRef'])
+      if (ref !== undefined && secrets[ref] === undefined) {
+        throw badRequest(
+          'ContainerAppSecretRefNotFound',
+          `Container '${asString(container['name'])}' has environment variable '${asString(env['name'])}' referencing secret '${ref}', which is not defined in configuration.secrets.`
+        )
+      }
+    }
+  }
+}
+
+/** The container as the runtime runs it: secrets resolved (and marked), probes in seconds. */
+export function runtimeContainer(
+  container: JsonObject,
+  secrets: Record<string, string>,
+  targetPort?: number
+): RevisionContainer {
+  const strings = (v: unknown): string[] => (asArray(v) ?? []).map((x) => asString(x) ?? '')
+  return {
+    name: asString(container['name']) ?? '',
+    image: asString(container['image']) ?? '',
+    command: strings(container['command']),
+    args: strings(container['args']),
+    env: objectsOf(container['env']).map((e) => {
+      const ref = asString(e['secretRef'])
+      return {
+        name: asString(e['name']) ?? '',
+        value: ref ? (secrets[ref] ?? '') : (asString(e['value']) ?? ''),
+        ...(ref ? { secret: true } : {})
+      }
+    }),
+    ...(targetPort !== undefined ? { targetPort } : {}),
+    probes: objectsOf(container['probes']).map((p) => ({
+      type: asString(p['type']) ?? '',
+      path: stringAt(p, 'httpGet', 'path'),
+      port: asNumber(objectAt(p, 'httpGet')?.['port']),
+      initialDelaySeconds: asNumber(p['initialDelaySeconds']),
+      periodSeconds: asNumber(p['periodSeconds']),
+      failureThreshold: asNumber(p['failureThreshold'])
+    }))
+  }
+}
+
+/** `West Europe` → `westeurope`: the region as it appears in host names. */
+export const regionHostPart = (location: string): string => location.toLowerCase().replace(/\s+/g, '')
+
+/**
+ * The region's streaming host, `https://<region>.azurecontainerapps.dev`: an app's
+ * `eventStreamEndpoint` (ContainerApps_Get.json) and its replicas' `logStreamEndpoint` live there.
+ */
+export function streamOrigin(location: string): string {
+  return `https://${regionHostPart(location)}.azurecontainerapps.dev`
+}
+
+/** `/subscriptions/{sub}/resourceGroups/{rg}/containerApps/{app}`: an id without its provider part. */
+export function streamPath(resourceId: string): string {
+  return resourceId.replace(/\/providers\/Microsoft\.App/i, '')
+}
