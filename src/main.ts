@@ -8,21 +8,28 @@ import { createAzurePort, describeAzureError } from './azure/index.js'
 import { createCredential } from './azure/credential.js'
 import type { AzurePort } from './azure/port.js'
 import { deploy } from './commands/deploy.js'
+import { DeployFailedError } from './commands/execute.js'
+import { rollback } from './commands/rollback.js'
 import { destroy } from './commands/destroy.js'
 import type { Log } from './commands/log.js'
 import { ADMIN_USERNAME, SECRET_INPUTS } from './config/auth.js'
 import { parseInputs, trackingUriSecret, type Config, type Command } from './config/inputs.js'
 import { smokeTest } from './commands/smokeTest.js'
-import { deploySummary, destroySummary, smokeSummary } from './report/summary.js'
+import { deploySummary, destroySummary, failureSummary, smokeSummary } from './report/summary.js'
 
 const OIDC_AUDIENCE = 'api://AzureADTokenExchange'
+
+/** Every value masked so far: scrubbed from the summary too, whatever text reaches it. */
+const maskedValues = new Set<string>()
 
 export const actionsLog: Log = {
   info: (m) => core.info(m),
   warning: (m) => core.warning(m),
   debug: (m) => core.debug(m),
   mask: (secret) => {
-    if (secret !== '') core.setSecret(secret)
+    if (secret === '') return
+    maskedValues.add(secret)
+    core.setSecret(secret)
   },
   group: (title, lines) => {
     core.startGroup(title)
@@ -67,7 +74,10 @@ function safeDecode(text: string): string {
 
 async function writeSummary(markdown: string): Promise<void> {
   if (!process.env.GITHUB_STEP_SUMMARY) return
-  await core.summary.addRaw(markdown).write()
+  let text = markdown
+  for (const secret of [...maskedValues].sort((a, b) => b.length - a.length))
+    text = text.split(secret).join('***')
+  await core.summary.addRaw(text).write()
 }
 
 export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
@@ -85,6 +95,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     const commands: Record<Command, () => Promise<void>> = {
       deploy: async () => deployOrPlan(config, azure()),
       plan: async () => deployOrPlan(config, azure()),
+      rollback: async () => deployOrPlan(config, azure()),
       'smoke-test': async () => {
         if (config.command !== 'smoke-test') return
         const port = config.trackingUri ? undefined : azure()
@@ -115,12 +126,28 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
 }
 
 async function deployOrPlan(config: Config, port: AzurePort): Promise<void> {
-  if (config.command !== 'deploy' && config.command !== 'plan') return
-  const result = await deploy(config, port, actionsLog, { waitTimeoutMs: config.waitTimeoutMs })
+  if (config.command !== 'deploy' && config.command !== 'plan' && config.command !== 'rollback') return
+  const opts = { waitTimeoutMs: config.waitTimeoutMs }
+  let result
+  try {
+    result =
+      config.command === 'rollback'
+        ? await rollback(config, port, actionsLog, opts)
+        : await deploy(config, port, actionsLog, opts)
+  } catch (error) {
+    // A failed rollout still says what it did: whether the database was migrated, and where to.
+    if (error instanceof DeployFailedError) {
+      core.setOutput('migrated', String(error.record.migrated))
+      await writeSummary(failureSummary(config, error.record, error.message))
+    }
+    throw error
+  }
   core.setOutput('resource-group', result.resourceGroup)
   core.setOutput('app-name', result.appName)
   core.setOutput('changes', String(result.changes))
   if (result.trackingUri) core.setOutput('tracking-uri', result.trackingUri)
   if (result.revision) core.setOutput('revision', result.revision)
+  if (result.previousRevision) core.setOutput('previous-revision', result.previousRevision)
+  core.setOutput('migrated', String(result.migrated))
   await writeSummary(deploySummary(result))
 }

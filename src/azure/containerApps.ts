@@ -19,10 +19,12 @@ import type {
   IngressSpec,
   IpRule,
   Probe,
-  SecretSpec
+  SecretSpec,
+  TrafficWeight
 } from '../stack/specs.js'
 import { sortSecrets } from '../stack/mlflowContainer.js'
 import type { AzureClients } from './clients.js'
+import { readLogTail } from './logStream.js'
 import {
   deleteIgnoringNotFound,
   getOrUndefined,
@@ -50,7 +52,7 @@ function probeToArm(p: Probe): ContainerAppProbe {
   }
 }
 
-function containerToArm(c: ContainerSpec): Container {
+export function containerToArm(c: ContainerSpec): Container {
   return {
     name: c.name,
     image: c.image,
@@ -75,13 +77,16 @@ export function toArm(spec: ContainerAppSpec): ContainerApp {
         targetPort: ingress.targetPort,
         transport: ingress.transport,
         allowInsecure: ingress.allowInsecure,
-        ...(ingress.ipSecurityRestrictions.length
-          ? { ipSecurityRestrictions: ingress.ipSecurityRestrictions.map((r) => ({ ...r })) }
+        // Always sent, also empty: a merge patch must be able to remove the last restriction.
+        ipSecurityRestrictions: ingress.ipSecurityRestrictions.map((r) => ({ ...r })),
+        ...(spec.traffic
+          ? { traffic: spec.traffic.map((t) => ({ revisionName: t.revisionName, weight: t.weight })) }
           : {})
       },
       secrets: sortSecrets(spec.secrets).map((s) => ({ name: s.name, value: s.value }))
     },
     template: {
+      ...(spec.revisionSuffix ? { revisionSuffix: spec.revisionSuffix } : {}),
       containers: [containerToArm(spec.container)],
       scale: { minReplicas: spec.minReplicas, maxReplicas: spec.maxReplicas }
     }
@@ -113,7 +118,7 @@ function probeFromArm(p: ContainerAppProbe): Probe {
   }
 }
 
-function containerFromArm(c: Container | undefined): ContainerSpec {
+export function containerFromArm(c: Container | undefined): ContainerSpec {
   const cpu = c?.resources?.cpu
   return {
     name: c?.name ?? '',
@@ -182,7 +187,13 @@ export function fromArm(app: ContainerApp, extras: ContainerAppExtras = {}): Obs
       fqdn: app.configuration?.ingress?.fqdn ?? '',
       latestRevisionName: app.latestRevisionName ?? '',
       latestReadyRevisionName: app.latestReadyRevisionName ?? '',
-      runningStatus: app.runningStatus ?? ''
+      runningStatus: app.runningStatus ?? '',
+      traffic: (app.configuration?.ingress?.traffic ?? []).map((t) => ({
+        ...(t.revisionName ? { revisionName: t.revisionName } : {}),
+        ...(t.latestRevision ? { latestRevision: true } : {}),
+        weight: t.weight ?? 0
+      })),
+      eventStreamEndpoint: app.eventStreamEndpoint ?? ''
     }
   }
 }
@@ -190,6 +201,11 @@ export function fromArm(app: ContainerApp, extras: ContainerAppExtras = {}): Obs
 export function revisionFromArm(rev: Revision): RevisionState {
   const state: RevisionState = {
     name: rev.name ?? '',
+    createdTime: rev.createdTime ? new Date(rev.createdTime).toISOString() : '',
+    fqdn: rev.fqdn ?? '',
+    container: containerFromArm(rev.template?.containers?.[0]),
+    minReplicas: rev.template?.scale?.minReplicas ?? 0,
+    maxReplicas: rev.template?.scale?.maxReplicas ?? 10,
     provisioningState: rev.provisioningState ?? '',
     runningState: rev.runningState ?? '',
     healthState: rev.healthState ?? '',
@@ -240,19 +256,6 @@ export async function getRevision(
   )
 }
 
-/** Restarts a revision's replicas; needed after a secret changed, as running revisions keep the old value. */
-export async function restartRevision(
-  clients: AzureClients,
-  app: ResourceAddress,
-  revisionName: string
-): Promise<void> {
-  await clients.containerApps.containerAppsRevisions.restartRevision(
-    app.resourceGroup,
-    app.name,
-    revisionName
-  )
-}
-
 export async function listRevisions(clients: AzureClients, app: ResourceAddress): Promise<RevisionState[]> {
   const out: RevisionState[] = []
   for await (const rev of clients.containerApps.containerAppsRevisions.listRevisions(
@@ -262,4 +265,81 @@ export async function listRevisions(clients: AzureClients, app: ResourceAddress)
     out.push(revisionFromArm(rev))
   }
   return out
+}
+
+export async function setRevisionActive(
+  clients: AzureClients,
+  app: ResourceAddress,
+  revisionName: string,
+  active: boolean
+): Promise<void> {
+  const ops = clients.containerApps.containerAppsRevisions
+  if (active) await ops.activateRevision(app.resourceGroup, app.name, revisionName)
+  else await ops.deactivateRevision(app.resourceGroup, app.name, revisionName)
+}
+
+/**
+ * The last lines of a revision's newest replica (a crash-looping or failed revision keeps its last
+ * replica), through the log stream with a token from the app's `getAuthToken`. Empty when the
+ * revision never got a replica (an image that could not be pulled).
+ */
+export async function revisionLogs(
+  clients: AzureClients,
+  app: ResourceAddress,
+  revisionName: string,
+  lines: number
+): Promise<string[]> {
+  const replicas = await clients.containerApps.containerAppsRevisionReplicas.listReplicas(
+    app.resourceGroup,
+    app.name,
+    revisionName
+  )
+  const newest = [...(replicas.value ?? [])].sort(
+    (a, b) => new Date(b.createdTime ?? 0).getTime() - new Date(a.createdTime ?? 0).getTime()
+  )[0]
+  const endpoint = newest?.containers?.find((c) => c.logStreamEndpoint)?.logStreamEndpoint
+  if (!endpoint) return []
+  const token = await clients.containerApps.containerApps.getAuthToken(app.resourceGroup, app.name)
+  if (!token.token) return []
+  return readLogTail(endpoint, token.token, lines)
+}
+
+/**
+ * A change the running revision need not see (ingress, secrets, tags, traffic): a JSON merge patch
+ * of the app's configuration and tags, without the template, so no revision is made.
+ */
+export async function patchConfiguration(
+  clients: AzureClients,
+  address: ResourceAddress,
+  spec: ContainerAppSpec
+): Promise<void> {
+  const full = toArm(spec)
+  await clients.containerApps.containerApps.update(
+    address.resourceGroup,
+    address.name,
+    { location: full.location, tags: full.tags, configuration: full.configuration },
+    lro(clients.pollIntervalMs)
+  )
+}
+
+/** Moves traffic (and records tags, e.g. the previous revision): a merge patch of just that. */
+export async function patchTraffic(
+  clients: AzureClients,
+  address: ResourceAddress,
+  traffic: TrafficWeight[],
+  tags: Record<string, string>
+): Promise<void> {
+  await clients.containerApps.containerApps.update(
+    address.resourceGroup,
+    address.name,
+    {
+      // Not part of this patch: the serializer drops what is undefined.
+      location: undefined as unknown as string,
+      tags: tagsForArm(tags),
+      configuration: {
+        ingress: { traffic: traffic.map((t) => ({ revisionName: t.revisionName, weight: t.weight })) }
+      }
+    },
+    lro(clients.pollIntervalMs)
+  )
 }

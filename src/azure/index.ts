@@ -8,12 +8,21 @@ import type { ResourceKind } from '../stack/specs.js'
 import { blobContainerHandler } from './blobContainers.js'
 import { clamp, createClients, DEFAULT_ARM_ENDPOINT, DEFAULT_TOKEN_SCOPE } from './clients.js'
 import type { AzureClients } from './clients.js'
-import { containerAppHandler, getRevision, listRevisions, restartRevision } from './containerApps.js'
+import {
+  containerAppHandler,
+  getRevision,
+  listRevisions,
+  patchConfiguration,
+  patchTraffic,
+  revisionLogs,
+  setRevisionActive
+} from './containerApps.js'
+import { getJobExecution, jobExecutionLogs, jobHandler, startJob } from './jobs.js'
 import { getSharedKey, logAnalyticsHandler } from './logAnalytics.js'
 import { managedEnvironmentHandler } from './managedEnvironments.js'
 import type { AzurePort, Handlers, ResourceAddress, ResourceHandler } from './port.js'
 import { postgresDatabaseHandler } from './postgresDatabases.js'
-import { postgresServerHandler, setPassword } from './postgresServers.js'
+import { getRestoreWindow, postgresServerHandler, setPassword } from './postgresServers.js'
 import { privateDnsLinkHandler } from './privateDnsLinks.js'
 import { privateDnsZoneHandler } from './privateDnsZones.js'
 import { getProvider, registerProvider } from './providers.js'
@@ -110,7 +119,8 @@ export function createAzurePortFromClients(clients: AzureClients, retry: RetryPo
     postgresServer: wrap(postgresServerHandler(clients)),
     postgresDatabase: wrap(postgresDatabaseHandler(clients)),
     managedEnvironment: wrap(managedEnvironmentHandler(clients)),
-    containerApp: wrap(containerAppHandler(clients))
+    containerApp: wrap(containerAppHandler(clients)),
+    job: wrap(jobHandler(clients))
   }
 
   return {
@@ -127,10 +137,25 @@ export function createAzurePortFromClients(clients: AzureClients, retry: RetryPo
         getRevision(clients, a, revisionName)
       ),
     listRevisions: (a) => run(label('containerApp', 'listRevisions', a), () => listRevisions(clients, a)),
-    restartRevision: (a, revisionName) =>
-      run(label('containerApp', `restartRevision ${revisionName}`, a), () =>
-        restartRevision(clients, a, revisionName)
+    patchAppConfiguration: (a, spec) =>
+      run(label('containerApp', 'patch configuration', a), () => patchConfiguration(clients, a, spec)),
+    patchAppTraffic: (a, traffic, tags) =>
+      run(label('containerApp', 'patch traffic', a), () => patchTraffic(clients, a, traffic, tags)),
+    activateRevision: (a, revisionName) =>
+      run(label('containerApp', `activateRevision ${revisionName}`, a), () =>
+        setRevisionActive(clients, a, revisionName, true)
       ),
+    deactivateRevision: (a, revisionName) =>
+      run(label('containerApp', `deactivateRevision ${revisionName}`, a), () =>
+        setRevisionActive(clients, a, revisionName, false)
+      ),
+    revisionLogs: (a, revisionName, lines) => revisionLogs(clients, a, revisionName, lines),
+    startJob: (a) => run(label('job', 'start', a), () => startJob(clients, a)),
+    getJobExecution: (a, execution) =>
+      run(label('job', `getExecution ${execution}`, a), () => getJobExecution(clients, a, execution)),
+    jobExecutionLogs: (a, env, execution, lines) => jobExecutionLogs(clients, a, env, execution, lines),
+    getRestoreWindow: (a) =>
+      run(label('postgresServer', 'restoreWindow', a), () => getRestoreWindow(clients, a)),
     getProvider: (namespace) => run(`getProvider ${namespace}`, () => getProvider(clients, namespace)),
     registerProvider: (namespace) =>
       run(`registerProvider ${namespace}`, () => registerProvider(clients, namespace))

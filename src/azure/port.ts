@@ -3,7 +3,7 @@
  * types. Adapters (one module per resource kind) implement it on the `@azure/arm-*` clients; nothing
  * above this layer imports an SDK.
  */
-import type { ResourceKind, SpecByKind, Tags } from '../stack/specs.js'
+import type { ContainerSpec, ResourceKind, SpecByKind, Tags } from '../stack/specs.js'
 
 /** Where a resource lives. `parent` names the parent of a child resource (zone, account, server). */
 export interface ResourceAddress {
@@ -29,7 +29,12 @@ export interface OutputsByKind {
     latestRevisionName: string
     latestReadyRevisionName: string
     runningStatus: string
+    /** The app's traffic as written: explicit weights, or `latest` (the Single-mode default). */
+    traffic: { revisionName?: string; latestRevision?: boolean; weight: number }[]
+    /** Log stream host of the app's region (`https://<region>.azurecontainerapps.dev/...`). */
+    eventStreamEndpoint: string
   }
+  job: { eventStreamEndpoint: string }
 }
 
 /** A resource as read back from Azure, projected into the spec shape plus its read-only facts. */
@@ -64,6 +69,13 @@ export interface StorageKeys {
 
 export interface RevisionState {
   name: string
+  createdTime: string
+  /** The revision's own host name (`<app>--<suffix>.<domain>`). */
+  fqdn: string
+  /** What the revision runs, in the spec's shape (its template never changes). */
+  container: ContainerSpec
+  minReplicas: number
+  maxReplicas: number
   /** `Provisioning` | `Provisioned` | `Failed` | `Deprovisioning` | `Deprovisioned` */
   provisioningState: string
   /** `Running` | `Processing` | `Stopped` | `Degraded` | `Failed` | `Unknown` | `Activating` ... */
@@ -74,6 +86,19 @@ export interface RevisionState {
   image: string
   /** The service's reason when provisioning failed. */
   provisioningError?: string
+}
+
+export interface JobExecutionState {
+  name: string
+  /** `Running` | `Processing` | `Succeeded` | `Failed` | `Stopped` | `Degraded` | `Unknown` */
+  status: string
+  startTime?: string
+  endTime?: string
+  reason?: string
+  message?: string
+  /** Exit codes of the execution's replicas' containers. */
+  exitCodes: number[]
+  replicas: string[]
 }
 
 export interface ProviderState {
@@ -96,8 +121,30 @@ export interface AzurePort {
   setPostgresPassword(address: ResourceAddress, password: string): Promise<void>
   getRevision(app: ResourceAddress, revisionName: string): Promise<RevisionState>
   listRevisions(app: ResourceAddress): Promise<RevisionState[]>
-  /** Running revisions keep the secret values they started with; a restart gives them the new ones. */
-  restartRevision(app: ResourceAddress, revisionName: string): Promise<void>
+  /** PATCH of the app's configuration and tags only: no new revision. */
+  patchAppConfiguration(app: ResourceAddress, spec: SpecByKind['containerApp']): Promise<void>
+  /** PATCH of the app's traffic weights (and tags). */
+  patchAppTraffic(
+    app: ResourceAddress,
+    traffic: { revisionName: string; weight: number }[],
+    tags: Tags
+  ): Promise<void>
+  activateRevision(app: ResourceAddress, revisionName: string): Promise<void>
+  deactivateRevision(app: ResourceAddress, revisionName: string): Promise<void>
+  /** The last lines of the revision's newest replica, as `az containerapp logs show` reads them. */
+  revisionLogs(app: ResourceAddress, revisionName: string, lines: number): Promise<string[]>
+  /** Starts a manual-trigger job; the execution's name. */
+  startJob(job: ResourceAddress): Promise<string>
+  getJobExecution(job: ResourceAddress, execution: string): Promise<JobExecutionState>
+  /** The last lines of an execution's replica. */
+  jobExecutionLogs(
+    job: ResourceAddress,
+    environment: ResourceAddress,
+    execution: string,
+    lines: number
+  ): Promise<string[]>
+  /** When the PostgreSQL server can be restored back to (its earliest point-in-time restore). */
+  getRestoreWindow(server: ResourceAddress): Promise<{ earliest?: string }>
   getProvider(namespace: string): Promise<ProviderState>
   registerProvider(namespace: string): Promise<ProviderState>
 }

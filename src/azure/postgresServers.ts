@@ -103,3 +103,13 @@ export async function setPassword(
     lro(clients.pollIntervalMs)
   )
 }
+
+/** The server's earliest point-in-time restore moment (its `backup.earliestRestoreDate`). */
+export async function getRestoreWindow(
+  clients: AzureClients,
+  address: ResourceAddress
+): Promise<{ earliest?: string }> {
+  const server = await clients.postgres.servers.get(address.resourceGroup, address.name)
+  const earliest = server.backup?.earliestRestoreDate
+  return earliest ? { earliest: new Date(earliest).toISOString() } : {}
+}

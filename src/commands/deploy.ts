@@ -1,39 +1,42 @@
 /**
- * `deploy` and `plan`: read the actual state, diff it against the desired state, and (deploy only)
- * apply the difference as a dependency graph, then wait for the app's revision to be healthy.
+ * `deploy` and `plan`: read Azure, compute the plan once as typed steps (`stack/steps.ts`), and
+ * (deploy only) execute exactly those steps as a dependency graph. Everything that can refuse the
+ * run — inputs, changes Azure cannot make in place, a downgrade across a schema change — refuses
+ * it before the first write.
  */
-import { describeAzureError } from '../azure/errors.js'
-import type { AzurePort, Observed, ResourceAddress } from '../azure/port.js'
-import type { DeployConfig } from '../config/inputs.js'
-import { runDag, DagError, type TimelineEntry } from '../engine/dag.js'
-import { blockers, countChanges, plan, type PlanEntry } from '../engine/plan.js'
-import { formatChange } from '../report/changes.js'
-import { immutableChanges } from '../stack/replacements.js'
-import { desiredState, type AnyDesired } from '../stack/desired.js'
-import { hasUnknown, type Facts } from '../stack/facts.js'
-import { stackAddresses, type StackKey } from '../stack/graph.js'
-import type { ResourceKind } from '../stack/specs.js'
-import { formatSeconds, type Log } from './log.js'
+import type { AzurePort } from '../azure/port.js'
 import { InputError } from '../config/errors.js'
+import type { DeployConfig } from '../config/inputs.js'
+import type { TimelineEntry } from '../engine/dag.js'
+import { blockers, countChanges, plan, type PlanEntry } from '../engine/plan.js'
+import { desiredState, type DesiredResource } from '../stack/desired.js'
+import { stackAddresses } from '../stack/graph.js'
+import { immutableChanges } from '../stack/replacements.js'
+import { describeAppPlan, planApp, planSteps, type AppPlan, type Step, type StepKey } from '../stack/steps.js'
+import { executeSteps } from './execute.js'
+import type { Log } from './log.js'
 import { checkProviders, registerProviders, unavailableIn, type ProviderStatus } from './providers.js'
-import { waitForLatestRevision } from './revision.js'
-import { factsFromApplied, gatherFacts, readSettledState } from './state.js'
-
-/** Independent writes in flight at once; ARM throttles per subscription well above this. */
-const PARALLELISM = 6
+import { waitForRevision } from './revision.js'
+import type { RolloutRecord } from './rollout.js'
+import { gatherFacts, readSettledState } from './state.js'
 
 export interface DeployResult {
-  command: 'deploy' | 'plan'
+  command: 'deploy' | 'plan' | 'rollback'
   providers: ProviderStatus[]
   entries: PlanEntry[]
+  steps: Step[]
+  app?: AppPlan
   changes: number
-  /** Changes Azure cannot make in place (deploy refuses them; plan shows them). */
+  /** Changes that must not be made (deploy refuses them; plan shows them). */
   blocked: string[]
-  timeline: TimelineEntry<StackKey>[]
+  timeline: TimelineEntry<StepKey>[]
   resourceGroup: string
   appName: string
   trackingUri?: string
   revision?: string
+  previousRevision?: string
+  migrated: boolean
+  record?: RolloutRecord
   durationMs: number
 }
 
@@ -42,11 +45,26 @@ export interface DeployOptions {
   now?: () => number
 }
 
-const VERB: Record<PlanEntry['action'], string> = {
-  create: 'created',
-  update: 'updated',
-  noop: 'unchanged',
-  replace: 'replaced'
+/** Changes Azure cannot make in place: refused before the first write, with what to do instead. */
+export class ReplaceRequiredError extends Error {
+  constructor(readonly reasons: string[]) {
+    super(
+      `Deploy refused before any change was made: ${reasons.length === 1 ? 'this change' : 'these changes'} cannot be made.\n` +
+        reasons.map((r) => `- ${r}`).join('\n')
+    )
+    this.name = 'ReplaceRequiredError'
+  }
+}
+
+/** The app's plan entry also says what happens to the running server. */
+function withRollout(entries: PlanEntry[], app: AppPlan): PlanEntry[] {
+  return entries.map((e) => {
+    if (e.key !== 'containerApp') return e
+    const rollout = describeAppPlan(app)
+    const changes = [...e.changes, ...app.templateChanges]
+    const action = e.action === 'noop' && app.kind === 'revision' ? 'update' : e.action
+    return { ...e, action, changes, ...(rollout ? { rollout } : {}) }
+  })
 }
 
 export async function deploy(
@@ -79,25 +97,40 @@ export async function deploy(
     // A resource group the user brought is used as it is, never retagged or moved.
     desired[0]!.managed = false
   }
-  const entries = plan(desired, actual, immutableChanges)
-  const blocked = blockers(entries)
+  const resourceEntries = plan(desired, actual, immutableChanges)
+  const app = planApp({
+    desired: desired.find((d) => d.key === 'containerApp') as DesiredResource<'containerApp'>,
+    observed: actual.containerApp,
+    revisions: facts.revisions ?? [],
+    configChanges: resourceEntries.find((e) => e.key === 'containerApp')?.changes ?? [],
+    version: config.image.version,
+    run: config.run,
+    allowDowngrade: config.allowDowngrade
+  })
+  const entries = withRollout(resourceEntries, app)
+  const steps = planSteps({ entries, desired, observedApp: actual.containerApp, app })
+  const blocked = [...blockers(entries), ...(app.refusal ? [app.refusal] : [])]
   const base = {
     command: config.command,
     providers,
     entries,
+    steps,
+    app,
     changes: countChanges(entries),
     blocked,
     resourceGroup: config.names.resourceGroup,
-    appName: config.names.containerApp
+    appName: config.names.containerApp,
+    migrated: false
   }
+  const serving = app.serving
   if (!apply) {
     for (const line of blocked) log.warning(`Deploy would refuse this change: ${line}`)
-    const app = actual.containerApp
+    const fqdn = actual.containerApp?.outputs.fqdn
     return {
       ...base,
       timeline: [],
-      trackingUri: app ? `https://${app.outputs.fqdn}` : undefined,
-      revision: app?.outputs.latestReadyRevisionName || undefined,
+      ...(fqdn ? { trackingUri: `https://${fqdn}` } : {}),
+      ...(serving ? { revision: serving.name } : {}),
       durationMs: now() - started
     }
   }
@@ -111,126 +144,29 @@ export async function deploy(
     base.providers = providers.map((p) => registered.find((r) => r.namespace === p.namespace) ?? p)
   }
 
-  const timeline = await applyPlan(config, port, log, { entries, desired, facts, addresses })
-  await restartForNewSecrets(port, log, entries, addresses.containerApp)
-  const { revision, fqdn } = await waitForLatestRevision(port, addresses.containerApp, {
-    pollMs,
+  const { timeline, record } = await executeSteps(steps, {
+    config,
+    port,
+    log,
+    addresses,
+    facts: { ...facts },
     timeoutMs: opts.waitTimeoutMs
   })
-  log.info(`Revision ${revision.name} is running and healthy at https://${fqdn}`)
+  // Without a new revision, the one that serves must still be running: say so, or fail.
+  const revision = record.revision ?? serving?.name
+  if (!revision) throw new Error(`Container app ${config.names.containerApp} has no revision that serves`)
+  if (!record.revision)
+    await waitForRevision(port, addresses.containerApp, revision, { pollMs, timeoutMs: opts.waitTimeoutMs })
+  const observed = await port.handlers.containerApp.get(addresses.containerApp)
+  log.info(`Revision ${revision} serves at https://${observed?.outputs.fqdn ?? ''}`)
   return {
     ...base,
     timeline,
-    trackingUri: `https://${fqdn}`,
-    revision: revision.name,
+    record,
+    trackingUri: `https://${observed?.outputs.fqdn ?? ''}`,
+    revision,
+    ...(record.previousRevision ? { previousRevision: record.previousRevision } : {}),
+    migrated: record.migrated,
     durationMs: now() - started
   }
-}
-
-/** Changes Azure cannot make in place: refused before the first write, with what to do instead. */
-export class ReplaceRequiredError extends Error {
-  constructor(readonly reasons: string[]) {
-    super(
-      `Deploy refused before any change was made: ${reasons.length === 1 ? 'this change' : 'these changes'} cannot be made in place.\n` +
-        reasons.map((r) => `- ${r}`).join('\n')
-    )
-    this.name = 'ReplaceRequiredError'
-  }
-}
-
-async function applyPlan(
-  config: DeployConfig,
-  port: AzurePort,
-  log: Log,
-  state: {
-    entries: PlanEntry[]
-    desired: AnyDesired[]
-    facts: Facts
-    addresses: Record<StackKey, ResourceAddress>
-  }
-): Promise<TimelineEntry<StackKey>[]> {
-  const facts = { ...state.facts }
-  const pending = state.entries.filter((e) => e.action !== 'noop')
-  const byKey = new Map(state.entries.map((e) => [e.key, e]))
-  const nodes = pending.map((e) => ({
-    key: e.key,
-    dependsOn: state.desired.find((d) => d.key === e.key)!.dependsOn
-  }))
-
-  const run = async (key: StackKey): Promise<void> => {
-    const entry = byKey.get(key)!
-    const kind = entry.kind
-    const lines: string[] = []
-    for (const change of entry.changes) lines.push(`change: ${formatChange(change)}`)
-    if (entry.note) lines.push(`note: ${entry.note}`)
-    // Rebuilt now, so values made known by resources applied before this one are filled in.
-    const desired = desiredState(config, facts).find((d) => d.key === key)!
-    if (hasUnknown(desired.spec)) {
-      throw new Error(`internal error: ${key} still depends on a value that is not known yet`)
-    }
-    const t0 = Date.now()
-    try {
-      const observed = await putAny(port, desired)
-      Object.assign(facts, await factsFromApplied(port, kind, desired.address, observed, facts, log))
-      lines.push(`provisioning state: ${observed.provisioningState ?? 'Succeeded'}`)
-      log.group(`${key} ${entry.name}: ${VERB[entry.action]} in ${formatSeconds(Date.now() - t0)}`, lines)
-    } catch (error) {
-      lines.push(`error: ${describeAzureError(error)}`)
-      log.group(`${key} ${entry.name}: FAILED after ${formatSeconds(Date.now() - t0)}`, lines)
-      throw error
-    }
-  }
-
-  try {
-    return await runDag(nodes, run, { concurrency: PARALLELISM })
-  } catch (error) {
-    if (error instanceof DagError) {
-      const skipped = error.timeline.filter((t) => t.status === 'skipped').map((t) => t.key)
-      const note =
-        skipped.length > 0 ? `\nNot attempted (they depend on the failed ones): ${skipped.join(', ')}.` : ''
-      const reasons = error.failures.map((f) => `${f.key}: ${describeAzureError(f.error)}`).join('\n')
-      throw new Error(`Deploy failed:\n${reasons}${note}\nA rerun continues from here.`, {
-        cause: error
-      })
-    }
-    throw error
-  }
-}
-
-/** Template fields: changing any of them makes a new revision, which starts with the new secrets. */
-function changesRevision(field: string): boolean {
-  return field.startsWith('container') || field === 'minReplicas' || field === 'maxReplicas'
-}
-
-/**
- * Container Apps secrets belong to the app, not the revision: a running revision keeps the values
- * it started with. When only secrets changed (a new admin password, a rotated key), the serving
- * revision is restarted so it picks them up; the health gate that follows waits for it.
- */
-async function restartForNewSecrets(
-  port: AzurePort,
-  log: Log,
-  entries: PlanEntry[],
-  app: ResourceAddress
-): Promise<void> {
-  const entry = entries.find((e) => e.key === 'containerApp')
-  const paths = entry?.changes.map((c) => c.path) ?? []
-  if (
-    entry?.action !== 'update' ||
-    !paths.some((p) => p.startsWith('secrets')) ||
-    paths.some(changesRevision)
-  )
-    return
-  const observed = await port.handlers.containerApp.get(app)
-  const revision = observed?.outputs.latestReadyRevisionName
-  if (!revision) return
-  await port.restartRevision(app, revision)
-  log.info(`Secrets changed: restarted revision ${revision} so it uses the new values`)
-}
-
-function putAny(port: AzurePort, desired: AnyDesired): Promise<Observed<ResourceKind>> {
-  const handler = port.handlers[desired.kind] as unknown as {
-    put(a: ResourceAddress, s: unknown): Promise<Observed<ResourceKind>>
-  }
-  return handler.put(desired.address, desired.spec)
 }

@@ -1,5 +1,5 @@
 /**
- * A deploy is only done when the app's newest revision runs and answers its health probe. ARM's
+ * Azure's view of a revision's health: provisioned, running, and healthy by its probes. ARM's
  * operation can finish while the revision still fails to start, so the revision is watched itself.
  */
 import type { AzurePort, ResourceAddress, RevisionState } from '../azure/port.js'
@@ -26,15 +26,14 @@ export function revisionVerdict(r: RevisionState): 'ready' | 'failed' | 'pending
   return 'pending'
 }
 
-export async function waitForLatestRevision(
+/** Waits until a given revision runs and is healthy (Azure's view: provisioned, running, healthy). */
+export async function waitForRevision(
   port: AzurePort,
   app: ResourceAddress,
+  name: string,
   opts: { pollMs: number; timeoutMs: number }
-): Promise<{ revision: RevisionState; fqdn: string }> {
-  const observed = await port.handlers.containerApp.get(app)
-  if (!observed) throw new Error(`Container app ${app.name} does not exist`)
-  const name = observed.outputs.latestRevisionName
-  const revision = await pollUntil(
+): Promise<RevisionState> {
+  return pollUntil(
     async () => {
       const r = await port.getRevision(app, name)
       const verdict = revisionVerdict(r)
@@ -49,5 +48,4 @@ export async function waitForLatestRevision(
       what: `revision ${name} to run and pass its health probe`
     }
   )
-  return { revision, fqdn: observed.outputs.fqdn }
 }

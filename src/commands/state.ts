@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import type { AzurePort, Observed, ResourceAddress } from '../azure/port.js'
 import type { Facts } from '../stack/facts.js'
+import { PREVIOUS_REVISION_TAG } from '../stack/steps.js'
 import { STACK, STACK_KEYS, type ActualState, type StackKey } from '../stack/graph.js'
 import {
   SECRET_ADMIN_PASSWORD,
@@ -90,8 +91,11 @@ export function generatePassword(): string {
   return `Mf1-${randomBytes(24).toString('base64url')}`
 }
 
-function secretValue(app: Observed<'containerApp'> | undefined, name: string): string | undefined {
-  return app?.spec.secrets.find((s) => s.name === name)?.value
+function secretValue(
+  holder: Observed<'containerApp'> | Observed<'job'> | undefined,
+  name: string
+): string | undefined {
+  return holder?.spec.secrets.find((s) => s.name === name)?.value
 }
 
 export async function gatherFacts(
@@ -100,12 +104,14 @@ export async function gatherFacts(
   actual: ActualState,
   log: Log
 ): Promise<Facts> {
-  const [sharedKey, keys] = await Promise.all([
+  const [sharedKey, keys, revisions] = await Promise.all([
     actual.logAnalytics ? port.getWorkspaceSharedKey(addresses.logAnalytics) : undefined,
-    actual.storageAccount ? port.listStorageKeys(addresses.storageAccount) : undefined
+    actual.storageAccount ? port.listStorageKeys(addresses.storageAccount) : undefined,
+    actual.containerApp ? port.listRevisions(addresses.containerApp) : []
   ])
   const app = actual.containerApp
-  for (const secret of app?.spec.secrets ?? []) log.mask(secret.value)
+  const job = actual.migrationJob
+  for (const secret of [...(app?.spec.secrets ?? []), ...(job?.spec.secrets ?? [])]) log.mask(secret.value)
   if (sharedKey) log.mask(sharedKey)
   if (keys) {
     log.mask(keys.key1)
@@ -116,7 +122,8 @@ export async function gatherFacts(
   const appKey = secretValue(app, SECRET_STORAGE_KEY)
   const storageKey = keys && (appKey === keys.key1 || appKey === keys.key2 ? appKey : keys.key1)
 
-  const uri = secretValue(app, SECRET_BACKEND_STORE_URI)
+  // The job holds the same URI: a run cut off after the job but before the app still finds it.
+  const uri = secretValue(app, SECRET_BACKEND_STORE_URI) ?? secretValue(job, SECRET_BACKEND_STORE_URI)
   const known = uri === undefined ? undefined : passwordFromBackendStoreUri(uri)
   const password = known ?? generatePassword()
   log.mask(password)
@@ -139,7 +146,11 @@ export async function gatherFacts(
     storageKey,
     postgresPassword: password,
     postgresPasswordIsNew: known === undefined,
-    postgresServerExists: actual.postgresServer !== undefined
+    postgresServerExists: actual.postgresServer !== undefined,
+    revisions: [...revisions].sort((a, b) => a.createdTime.localeCompare(b.createdTime)),
+    ...(app?.spec.tags[PREVIOUS_REVISION_TAG]
+      ? { previousRevision: app.spec.tags[PREVIOUS_REVISION_TAG] }
+      : {})
   }
 }
 

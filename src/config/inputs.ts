@@ -16,10 +16,11 @@ import {
 } from './naming.js'
 import { ADDRESS_SPACE_RULE, planAddresses, type AddressPlan } from './network.js'
 import { parseImageTag, type MlflowVersion } from './image.js'
+import type { RunIdentity } from '../stack/rollout.js'
 import { parseTags } from './tags.js'
 import { parseAllowedIps, parseAuth, type AuthSettings } from './auth.js'
 
-export const COMMANDS = ['deploy', 'plan', 'destroy', 'smoke-test'] as const
+export const COMMANDS = ['deploy', 'plan', 'destroy', 'smoke-test', 'rollback'] as const
 export type Command = (typeof COMMANDS)[number]
 
 export const DEFAULT_ARM_ENDPOINT = 'https://management.azure.com'
@@ -38,6 +39,8 @@ interface CommonConfig {
   stackName: string
   /** How long to wait for long operations (and for operations an earlier run left running). */
   waitTimeoutMs: number
+  /** This run (GitHub's run id and attempt): new revisions are named after it. */
+  run: RunIdentity
   /** True when the user named the resource group: the action then never deletes it. */
   resourceGroupGiven: boolean
   names: StackNames
@@ -65,9 +68,11 @@ export interface StackSettings {
   auth: AuthSettings
   /** Client addresses the ingress lets through (CIDR); empty means everyone. */
   allowedIps: string[]
+  /** Go ahead with a downgrade across a schema change (its migration is expected to fail). */
+  allowDowngrade: boolean
 }
 
-export type DeployConfig = CommonConfig & StackSettings & { command: 'deploy' | 'plan' }
+export type DeployConfig = CommonConfig & StackSettings & { command: 'deploy' | 'plan' | 'rollback' }
 export type DestroyConfig = CommonConfig & { command: 'destroy' }
 export interface SmokeConfig {
   command: 'smoke-test'
@@ -98,6 +103,8 @@ const POSTGRES_TIERS: Record<string, string> = {
 /** Environment the action reads besides its inputs (so tests and local runs pass it explicitly). */
 export interface InputEnvironment {
   AZURE_SUBSCRIPTION_ID?: string
+  GITHUB_RUN_ID?: string
+  GITHUB_RUN_ATTEMPT?: string
 }
 
 export function parseInputs(read: InputReader, env: InputEnvironment = {}): Config {
@@ -139,7 +146,12 @@ export function parseInputs(read: InputReader, env: InputEnvironment = {}): Conf
     resourceGroupGiven: resourceGroup !== undefined,
     names,
     azure,
-    waitTimeoutMs: f.integer('wait-timeout', 10, 7200, 1200) * 1000
+    waitTimeoutMs: f.integer('wait-timeout', 10, 7200, 1200) * 1000,
+    run: {
+      ...(env.GITHUB_RUN_ID ? { runId: env.GITHUB_RUN_ID } : {}),
+      ...(env.GITHUB_RUN_ATTEMPT ? { runAttempt: env.GITHUB_RUN_ATTEMPT } : {}),
+      nowSeconds: Math.floor(Date.now() / 1000)
+    }
   }
 
   if (command === 'destroy') {
@@ -270,7 +282,7 @@ function parseConnection(f: Fields, subscriptionId: string): AzureConnection {
   }
 }
 
-function parseStackSettings(f: Fields, command: 'deploy' | 'plan'): StackSettings {
+function parseStackSettings(f: Fields, command: 'deploy' | 'plan' | 'rollback'): StackSettings {
   const location = f.required('location', 'is the Azure region, e.g. westeurope')
   if (location !== '' && !/^[a-z][a-z0-9]{2,39}$/.test(location)) {
     f.problem(
@@ -329,7 +341,8 @@ function parseStackSettings(f: Fields, command: 'deploy' | 'plan'): StackSetting
     network: network ?? { addressSpace, acaSubnet: '', dbSubnet: '' },
     tags: typeof tags === 'string' ? {} : tags,
     logRetentionDays: f.integer('log-retention-days', 30, 730, 30),
-    auth: parseAuth(f, ingress, command),
-    allowedIps: parseAllowedIps(f)
+    auth: parseAuth(f, ingress, command === 'plan' ? 'plan' : 'deploy'),
+    allowedIps: parseAllowedIps(f),
+    allowDowngrade: f.boolean('allow-downgrade', false)
   }
 }

@@ -21,6 +21,8 @@ export interface StackNames {
   authDatabase: string
   managedEnvironment: string
   containerApp: string
+  /** The Container Apps job that migrates the database schema (≤ 32 characters, like an app). */
+  migrationJob: string
 }
 
 /** 3–24 characters keep every derived name inside its service's limit (container app ≤ 32). */
@@ -80,6 +82,7 @@ export function deriveNames(opts: {
     postgresDatabase: 'mlflow',
     authDatabase: 'mlflow_auth',
     managedEnvironment: `${stackName}-env`,
-    containerApp: `${stackName}-mlflow`
+    containerApp: `${stackName}-mlflow`,
+    migrationJob: `${stackName}-migrate`
   }
 }

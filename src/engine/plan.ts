@@ -32,6 +32,8 @@ export interface PlanEntry {
   blocked: string[]
   /** What the service says about the resource's state (a failed earlier create, say). */
   note?: string
+  /** For the app: what happens to the running server (`new revision …: bump v3.16.1 → v3.17.2`). */
+  rollout?: string
 }
 
 /** Decides which changes Azure cannot make in place (stack policy, passed in by the caller). */

@@ -3,12 +3,13 @@
  * values never get here (the plan has already replaced them by `(sensitive)`); long ones are cut.
  */
 import type { FieldChange, PlanEntry } from '../engine/plan.js'
+import { showTokens } from '../stack/facts.js'
 
 const MAX_VALUE = 60
 
 export function formatValue(value: unknown): string {
   if (value === undefined) return '(none)'
-  const text = typeof value === 'string' ? value : JSON.stringify(value)
+  const text = showTokens(typeof value === 'string' ? value : JSON.stringify(value))
   const oneLine = text.replace(/\s*\n\s*/g, ' ')
   return oneLine.length > MAX_VALUE ? `${oneLine.slice(0, MAX_VALUE - 1)}…` : oneLine
 }

@@ -7,6 +7,9 @@ import type { DestroyResult } from '../commands/destroy.js'
 import type { SmokeResult } from '../commands/smokeTest.js'
 import type { TimelineEntry } from '../engine/dag.js'
 import type { PlanEntry } from '../engine/plan.js'
+import type { RolloutRecord } from '../commands/rollout.js'
+import type { Step } from '../stack/steps.js'
+import { formatVersion } from '../config/image.js'
 import { formatChanges } from './changes.js'
 
 const ICON: Record<string, string> = {
@@ -25,7 +28,9 @@ function escapeCell(text: string): string {
 
 export function planTable(entries: PlanEntry[]): string {
   const rows = entries.map((e) => {
-    const detail = [formatChanges(e), e.note ? `(${e.note})` : ''].filter(Boolean).join(' ')
+    const detail = [formatChanges(e), e.note ? `(${e.note})` : '', e.rollout ? `— ${e.rollout}` : '']
+      .filter(Boolean)
+      .join(' ')
     return `| ${e.kind} | \`${escapeCell(e.name)}\` | ${ICON[e.action]} | ${escapeCell(detail) || '—'} |`
   })
   return ['| resource | name | action | changes |', '|---|---|---|---|', ...rows].join('\n')
@@ -73,9 +78,20 @@ export function deploySummary(r: DeployResult): string {
       r.blocked.map((b) => `- ${b}`).join('\n')
     )
   }
+  const rollout = r.steps.filter((s) => s.kind !== 'put')
+  if (rollout.length > 0) {
+    parts.push(
+      r.command === 'plan' ? '### Rollout steps' : '### Rollout',
+      rolloutTable(rollout, r.timeline, r.record)
+    )
+  }
+  if (r.record?.restorePoint) parts.push(restorePointLine(r.record.restorePoint))
   if (r.timeline.length > 0) parts.push('### Timeline', timelineGantt(r.timeline))
   if (r.trackingUri)
-    parts.push(`Tracking URI: ${r.trackingUri}${r.revision ? ` (revision \`${r.revision}\`)` : ''}`)
+    parts.push(
+      `Tracking URI: ${r.trackingUri}${r.revision ? ` (revision \`${r.revision}\`` : ''}` +
+        `${r.revision && r.previousRevision ? `, previous \`${r.previousRevision}\`` : ''}${r.revision ? ')' : ''}`
+    )
   parts.push(`Took ${(r.durationMs / 1000).toFixed(1)} s.`)
   return parts.join('\n\n') + '\n'
 }
@@ -108,4 +124,64 @@ export function smokeSummary(r: SmokeResult): string {
       ['| step | result | time | detail |', '|---|---|---|---|', ...rows].join('\n')
     ].join('\n\n') + '\n'
   )
+}
+
+function stepLabel(s: Step): string {
+  switch (s.kind) {
+    case 'migrate':
+      return `migrate the database${s.from ? ` from ${formatVersion(s.from)}` : ''} to MLflow ${formatVersion(s.to)} (job)`
+    case 'createRevision':
+      return `new revision \`${s.revision}\`${s.create ? ' (all traffic: nothing serves yet)' : ' at 0 % traffic'}`
+    case 'activate':
+      return `activate \`${s.revision}\``
+    case 'gate':
+      return `gate \`${s.revision}\`: running, /health, /version ${formatVersion(s.version)}`
+    case 'shiftTraffic':
+      return `traffic 100 % → \`${s.revision}\``
+    case 'deactivate':
+      return `deactivate \`${s.revision}\``
+    case 'patchApp':
+      return 'configuration in place (no new revision)'
+    case 'put':
+      return `${s.key}`
+  }
+}
+
+/** The rollout as steps with their times (and, after a run, what each found). */
+export function rolloutTable(
+  steps: Step[],
+  timeline: { key: string; status: string; startMs: number; endMs: number }[],
+  record?: RolloutRecord
+): string {
+  const rows = steps.map((s) => {
+    const t = timeline.find((x) => x.key === s.key)
+    const time = t ? `${((t.endMs - t.startMs) / 1000).toFixed(1)} s` : '—'
+    const status = t ? t.status : 'planned'
+    const detail = record?.details[s.key] ?? ''
+    return `| ${s.key} | ${escapeCell(stepLabel(s))} | ${status} | ${time} | ${escapeCell(detail) || '—'} |`
+  })
+  return ['| step | what | status | time | detail |', '|---|---|---|---|---|', ...rows].join('\n')
+}
+
+function restorePointLine(p: { earliest?: string; latest: string }): string {
+  return (
+    `Restore point: before the migration the PostgreSQL server could be restored to any moment from ` +
+    `${p.earliest ?? 'its first backup'} to ${p.latest}; to undo the migration, restore to ${p.latest} ` +
+    `(\`az postgres flexible-server restore --restore-time ${p.latest}\`) and deploy the previous image-tag.`
+  )
+}
+
+export function failureSummary(
+  config: { names: { containerApp: string; resourceGroup: string } },
+  record: RolloutRecord,
+  message: string
+): string {
+  const parts = [
+    `## MLflow stack deploy failed: \`${config.names.containerApp}\` in \`${config.names.resourceGroup}\``
+  ]
+  parts.push('```\n' + message + '\n```')
+  if (record.migration)
+    parts.push(`Migration job execution \`${record.migration.execution}\`: ${record.migration.status}.`)
+  if (record.restorePoint) parts.push(restorePointLine(record.restorePoint))
+  return parts.join('\n\n') + '\n'
 }

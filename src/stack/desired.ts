@@ -5,9 +5,17 @@
 import type { DeployConfig } from '../config/inputs.js'
 import type { ResourceAddress } from '../azure/port.js'
 import { STACK, stackAddresses, type KindOf, type StackKey } from './graph.js'
-import { UNKNOWN, type Facts } from './facts.js'
-import { appSecrets, backendStoreUri, mlflowContainer, MLFLOW_PORT } from './mlflowContainer.js'
+import { known, UNKNOWN, type Facts } from './facts.js'
+import {
+  appSecrets,
+  backendStoreUri,
+  migrationContainer,
+  migrationSecrets,
+  mlflowContainer,
+  MLFLOW_PORT
+} from './mlflowContainer.js'
 import type { ResourceKind, SpecByKind, Tags } from './specs.js'
+import { PREVIOUS_REVISION_TAG } from './steps.js'
 
 export interface DesiredResource<K extends ResourceKind = ResourceKind> {
   /** Unique within the stack. */
@@ -37,7 +45,7 @@ export function resourceId(subscriptionId: string, resourceGroup: string, path: 
 }
 
 export function appFqdn(config: DeployConfig, facts: Facts): string {
-  const domain = facts.environmentDefaultDomain ?? UNKNOWN
+  const domain = known(facts, 'environmentDefaultDomain')
   const internal = config.ingress === 'internal' ? 'internal.' : ''
   return `${config.names.containerApp}.${internal}${domain}`
 }
@@ -62,7 +70,7 @@ export function desiredState(config: DeployConfig, facts: Facts): AnyDesired[] {
     managed: true
   })
 
-  const storageKey = facts.storageKey ?? UNKNOWN
+  const storageKey = known(facts, 'storageKey')
   const password = facts.postgresPassword ?? UNKNOWN
   const databaseUri = (database: string): string =>
     backendStoreUri({ login: POSTGRES_ADMIN_LOGIN, password, host: postgresFqdn(config), database })
@@ -76,6 +84,15 @@ export function desiredState(config: DeployConfig, facts: Facts): AnyDesired[] {
             spec: { serverName: n.postgresServer, charset: 'UTF8', collation: 'en_US.utf8' }
           }
         ]
+
+  const secrets = appSecrets({
+    backendStoreUri: databaseUri(n.postgresDatabase),
+    storageKey,
+    auth: config.auth,
+    authDatabaseUri: databaseUri(n.authDatabase),
+    flaskSecretKey: facts.flaskSecretKey ?? UNKNOWN,
+    currentAdminPassword: facts.adminPassword
+  })
 
   return [
     {
@@ -157,17 +174,30 @@ export function desiredState(config: DeployConfig, facts: Facts): AnyDesired[] {
         tags,
         infrastructureSubnetId: `${vnetId}/subnets/${n.acaSubnet}`,
         internal: false,
-        logAnalyticsCustomerId: facts.workspaceCustomerId ?? UNKNOWN,
-        logAnalyticsSharedKey: facts.workspaceSharedKey ?? UNKNOWN
+        logAnalyticsCustomerId: known(facts, 'workspaceCustomerId'),
+        logAnalyticsSharedKey: known(facts, 'workspaceSharedKey')
+      }
+    },
+    {
+      ...place('migrationJob'),
+      spec: {
+        location,
+        tags,
+        environmentId: resourceId(sub, rg, `Microsoft.App/managedEnvironments/${n.managedEnvironment}`),
+        // Migrations of big databases take minutes; an hour is far beyond any MLflow release's.
+        replicaTimeout: 3600,
+        secrets: migrationSecrets(secrets, config.auth),
+        container: migrationContainer(config.image.reference, config.auth)
       }
     },
     {
       ...place('containerApp'),
       spec: {
         location,
-        tags,
+        // The rollout keeps where `rollback` goes back to in a tag of the app; the plan keeps it.
+        tags: facts.previousRevision ? { ...tags, [PREVIOUS_REVISION_TAG]: facts.previousRevision } : tags,
         environmentId: resourceId(sub, rg, `Microsoft.App/managedEnvironments/${n.managedEnvironment}`),
-        activeRevisionsMode: 'Single',
+        activeRevisionsMode: 'Multiple',
         ingress: {
           external: config.ingress === 'external',
           targetPort: MLFLOW_PORT,
@@ -179,18 +209,12 @@ export function desiredState(config: DeployConfig, facts: Facts): AnyDesired[] {
             action: 'Allow' as const
           }))
         },
-        secrets: appSecrets({
-          backendStoreUri: databaseUri(n.postgresDatabase),
-          storageKey,
-          auth: config.auth,
-          authDatabaseUri: databaseUri(n.authDatabase),
-          flaskSecretKey: facts.flaskSecretKey ?? UNKNOWN,
-          currentAdminPassword: facts.adminPassword
-        }),
+        secrets,
         container: mlflowContainer({
           image: config.image.reference,
           version: config.image.version,
           fqdn: appFqdn(config, facts),
+          revisionHosts: appFqdn(config, facts).replace(/^([^.]+)\./, '$1--*.'),
           storageAccount: n.storageAccount,
           blobContainer: n.blobContainer,
           cpu: config.cpu,

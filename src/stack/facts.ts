@@ -1,8 +1,11 @@
 /**
  * Values the desired state needs that only Azure knows: they exist once another resource does.
- * At plan time some are unknown and show as `(known after apply)`; the engine fills them in as the
- * resources they come from are created, and rebuilds each spec right before writing it.
+ * At plan time some are unknown; the spec then holds a named token `known-after-apply.<fact>`,
+ * shown as such by `plan`, and deploy writes exactly the planned spec with each token replaced by
+ * the value the resource it comes from produced (`resolveFacts`).
  */
+import type { RevisionState } from '../azure/port.js'
+
 export interface Facts {
   workspaceCustomerId?: string
   workspaceSharedKey?: string
@@ -21,11 +24,65 @@ export interface Facts {
   adminPassword?: string
   /** Signs MLflow's session and CSRF cookies; made once, then read back from the app. */
   flaskSecretKey?: string
+  /** The app's revisions, newest last (empty when the app does not exist). */
+  revisions?: RevisionState[]
+  /** The app's `mlflow-previous-revision` tag: where `rollback` goes back to. */
+  previousRevision?: string
 }
 
-export const UNKNOWN = '(known after apply)'
+/** Facts that may be unknown at plan time and become known while applying. */
+export type LateFact =
+  'workspaceCustomerId' | 'workspaceSharedKey' | 'environmentDefaultDomain' | 'storageKey'
+
+/**
+ * Tokens are plain name characters, like the values they stand for, so anything derived from them
+ * (a shell-quoted argument) is derived the same way once the value is filled in.
+ */
+const PREFIX = 'known-after-apply.'
+
+export function afterApply(fact: LateFact | 'value'): string {
+  return `${PREFIX}${fact}`
+}
+
+/** A value as a person reads it in a plan: tokens shown as `(known after apply: <fact>)`. */
+export function showTokens(text: string): string {
+  return text.replace(/known-after-apply\.(\w+)/g, (_m, fact: string) =>
+    fact === 'value' ? '(known after apply)' : `(known after apply: ${fact})`
+  )
+}
+
+/** Shown where a value is unknown until apply; kept for values no apply can produce. */
+export const UNKNOWN = afterApply('value')
+
+export function known(facts: Facts, fact: LateFact): string {
+  return facts[fact] ?? afterApply(fact)
+}
 
 /** True when a spec still holds a value that is known only after apply. */
 export function hasUnknown(value: unknown): boolean {
-  return JSON.stringify(value).includes(UNKNOWN)
+  return JSON.stringify(value).includes(PREFIX)
+}
+
+/** The spec with every late-fact token replaced by its value, where that value is known now. */
+export function resolveFacts<T>(spec: T, facts: Facts): T {
+  const lates: LateFact[] = [
+    'workspaceCustomerId',
+    'workspaceSharedKey',
+    'environmentDefaultDomain',
+    'storageKey'
+  ]
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') {
+      let out = v
+      for (const fact of lates) {
+        const value = facts[fact]
+        if (value !== undefined) out = out.split(afterApply(fact)).join(value)
+      }
+      return out
+    }
+    if (Array.isArray(v)) return v.map(walk)
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]))
+    return v
+  }
+  return walk(spec) as T
 }

@@ -24,6 +24,10 @@ export const STACK = {
   postgresDatabase: { kind: 'postgresDatabase', dependsOn: ['postgresServer'] },
   authDatabase: { kind: 'postgresDatabase', dependsOn: ['postgresServer'] },
   managedEnvironment: { kind: 'managedEnvironment', dependsOn: ['acaSubnet', 'logAnalytics'] },
+  migrationJob: {
+    kind: 'job',
+    dependsOn: ['managedEnvironment', 'postgresDatabase', 'authDatabase']
+  },
   containerApp: {
     kind: 'containerApp',
     dependsOn: ['managedEnvironment', 'postgresDatabase', 'authDatabase', 'blobContainer']
@@ -55,6 +59,7 @@ export function stackAddresses(names: StackNames): Record<StackKey, ResourceAddr
     postgresDatabase: at(names.postgresDatabase, names.postgresServer),
     authDatabase: at(names.authDatabase, names.postgresServer),
     managedEnvironment: at(names.managedEnvironment),
+    migrationJob: at(names.migrationJob),
     containerApp: at(names.containerApp)
   }
 }

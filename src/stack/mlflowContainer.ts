@@ -27,6 +27,8 @@ export interface MlflowContainerInput {
   image: string
   version: MlflowVersion
   fqdn: string
+  /** The names of the app's revisions (`<app>--*.<domain>`): the rollout's gate calls them. */
+  revisionHosts: string
   storageAccount: string
   blobContainer: string
   cpu: number
@@ -71,7 +73,7 @@ function serverArgs(input: MlflowContainerInput): string[] {
     `wasbs://${input.blobContainer}@${input.storageAccount}.blob.core.windows.net/`,
     // The security middleware stays on: only the app's own name may be used to reach it.
     '--allowed-hosts',
-    `${input.fqdn},${input.fqdn}:*`,
+    `${input.fqdn},${input.fqdn}:*,${input.revisionHosts},${input.revisionHosts}:*`,
     '--cors-allowed-origins',
     `https://${input.fqdn}`,
     '--workers',
@@ -241,4 +243,49 @@ export function appSecrets(opts: {
  */
 export function sortSecrets<T extends { name: string }>(secrets: readonly T[]): T[] {
   return [...secrets].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+}
+
+/**
+ * The migration the job runs with the new image: `mlflow db upgrade` (empty database → all tables,
+ * else `alembic upgrade heads`) on the tracking database, then the basic-auth store's own
+ * `init_db`, which migrates `mlflow_auth` the way the server does at start. Both are called in
+ * process with the URIs read from the environment, so no password is ever on a command line.
+ */
+export const MIGRATION_SCRIPT = [
+  'set -e',
+  'echo "mlflow-azure-action: migrating the tracking database with MLflow $(python -c \'import mlflow; print(mlflow.__version__)\')"',
+  `python -c ${shellQuote('import os; from mlflow.db import upgrade; upgrade.main(args=[os.environ["MLFLOW_BACKEND_STORE_URI"]], standalone_mode=False)')}`,
+  'if [ -n "${MLFLOW_AUTH_DATABASE_URI:-}" ]; then',
+  '  echo "mlflow-azure-action: migrating the basic-auth database"',
+  `  python -c ${shellQuote('import os; from mlflow.server.auth.sqlalchemy_store import SqlAlchemyStore; SqlAlchemyStore().init_db(os.environ["MLFLOW_AUTH_DATABASE_URI"])')}`,
+  'fi',
+  'echo "mlflow-azure-action: migration done"'
+].join('\n')
+
+/** The job's one container: the app's image and database secrets, a migration for a command. */
+export function migrationContainer(image: string, auth: AuthSettings): ContainerSpec {
+  return {
+    name: 'migrate',
+    image,
+    command: ['/bin/bash', '-c'],
+    args: [MIGRATION_SCRIPT],
+    env: [
+      { name: 'MLFLOW_BACKEND_STORE_URI', secretRef: SECRET_BACKEND_STORE_URI },
+      ...(auth.mode === 'basic'
+        ? [{ name: 'MLFLOW_AUTH_DATABASE_URI', secretRef: SECRET_AUTH_DATABASE_URI }]
+        : [])
+    ],
+    cpu: 0.5,
+    memory: '1Gi',
+    probes: []
+  }
+}
+
+/** The job holds only the secrets its container references: the database URIs. */
+export function migrationSecrets(all: readonly SecretSpec[], auth: AuthSettings): SecretSpec[] {
+  const wanted = new Set([
+    SECRET_BACKEND_STORE_URI,
+    ...(auth.mode === 'basic' ? [SECRET_AUTH_DATABASE_URI] : [])
+  ])
+  return sortSecrets(all.filter((s) => wanted.has(s.name)))
 }

@@ -144,6 +144,12 @@ export interface SecretSpec {
   value: string
 }
 
+/** Explicit traffic: the rollout decides which revision gets how much, never "the latest". */
+export interface TrafficWeight {
+  revisionName: string
+  weight: number
+}
+
 export interface ContainerAppSpec {
   location: string
   tags: Tags
@@ -154,6 +160,24 @@ export interface ContainerAppSpec {
   container: ContainerSpec
   minReplicas: number
   maxReplicas: number
+  /** Set by the rollout step that writes the app; not compared by the plan. */
+  revisionSuffix?: string
+  /** Set by the rollout step that writes the app; not compared by the plan. */
+  traffic?: TrafficWeight[]
+}
+
+/**
+ * The schema-migration job: a manual-trigger Container Apps job in the stack's environment that
+ * runs the new image's migration with the app's database secrets.
+ */
+export interface JobSpec {
+  location: string
+  tags: Tags
+  environmentId: string
+  /** Seconds one run may take before Azure stops it. */
+  replicaTimeout: number
+  secrets: SecretSpec[]
+  container: ContainerSpec
 }
 
 export interface SpecByKind {
@@ -169,6 +193,7 @@ export interface SpecByKind {
   postgresDatabase: PostgresDatabaseSpec
   managedEnvironment: ManagedEnvironmentSpec
   containerApp: ContainerAppSpec
+  job: JobSpec
 }
 
 export type ResourceKind = keyof SpecByKind
@@ -176,5 +201,8 @@ export type ResourceKind = keyof SpecByKind
 /** Fields the service never returns; the plan cannot compare them. */
 export const WRITE_ONLY_FIELDS: { [K in ResourceKind]?: string[] } = {
   postgresServer: ['administratorLoginPassword'],
-  managedEnvironment: ['logAnalyticsSharedKey']
+  managedEnvironment: ['logAnalyticsSharedKey'],
+  // The template is compared with the serving revision's (stack/rollout.ts), and the suffix and
+  // traffic belong to the rollout, not to the app's desired shape.
+  containerApp: ['container', 'minReplicas', 'maxReplicas', 'revisionSuffix', 'traffic']
 }

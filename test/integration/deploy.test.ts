@@ -76,7 +76,7 @@ describe('deploy against the local Azure', () => {
     expect(r.outputs['app-name']).toBe('itest-mlflow')
     expect(r.outputs['resource-group']).toBe('rg-itest')
     expect(r.outputs.revision).toMatch(/^itest-mlflow--[a-z0-9-]+$/)
-    expect(r.outputs.changes).toBe('14')
+    expect(r.outputs.changes).toBe('15')
     for (const type of [
       'resourcegroups/rg-itest',
       'virtualNetworks/itest-vnet',
@@ -97,7 +97,7 @@ describe('deploy against the local Azure', () => {
     }
     expect(r.summary).toContain('| resource | name | action | changes |')
     expect(r.summary).toContain('```mermaid')
-    expect(r.stdout).toMatch(/::group::containerApp itest-mlflow: created in [\d.]+s/)
+    expect(r.stdout).toMatch(/::group::new revision itest-mlflow--v3-17-2-[a-z0-9]+: done in [\d.]+s/)
   }, 300_000)
 
   it('a second deploy with the same inputs sends zero writes', async () => {
@@ -114,9 +114,11 @@ describe('deploy against the local Azure', () => {
     expectSuccess(r)
     expect(r.outputs.changes).toBe('1')
     expect(writes.length).toBeGreaterThan(0)
-    for (const w of writes) expect(w).toMatch(/\/containerApps\/itest-mlflow$/i)
-    expect(r.summary).toContain(
-      '| containerApp | `itest-mlflow` | 🟡 update | minReplicas 1 → 2; maxReplicas 1 → 2 |'
+    // Scale is part of the template: a new revision, then the old one is deactivated.
+    for (const w of writes)
+      expect(w).toMatch(/\/containerApps\/itest-mlflow(\/revisions\/[^/]+\/deactivate)?$/i)
+    expect(r.summary).toMatch(
+      /\| containerApp \| `itest-mlflow` \| 🟡 update \| minReplicas 1 → 2; maxReplicas 1 → 2 — new revision itest-mlflow--\S+: template changed: minReplicas, maxReplicas \|/
     )
   }, 300_000)
 
@@ -127,7 +129,7 @@ describe('deploy against the local Azure', () => {
     expect(r.outputs.changes).toBe('1')
     expect(r.summary).toContain('MLflow stack plan')
     expect(r.summary).toContain(
-      '| containerApp | `itest-mlflow` | 🟡 update | minReplicas 2 → 3; maxReplicas 2 → 3 |'
+      '| containerApp | `itest-mlflow` | 🟡 update | minReplicas 2 → 3; maxReplicas 2 → 3 — new revision'
     )
   }, 300_000)
 

@@ -77,7 +77,9 @@ describe('a user-given resource group', () => {
     expect(at(/flexibleServers\/guest-pg-[^/]+$/i)).toBeLessThan(at(/virtualNetworks\/guest-vnet$/i))
     expect(at(/managedEnvironments\/guest-env$/i)).toBeLessThan(at(/virtualNetworks\/guest-vnet$/i))
     expect(at(/virtualNetworkLinks\/guest-vnet-link$/i)).toBeLessThan(at(/privateDnsZones\/[^/]+$/i))
-    expect(r.outputs.changes).toBe('13')
+    expect(at(/jobs\/guest-migrate$/i)).toBeGreaterThanOrEqual(0)
+    expect(at(/jobs\/guest-migrate$/i)).toBeLessThan(at(/managedEnvironments\/guest-env$/i))
+    expect(r.outputs.changes).toBe('14')
 
     const state = JSON.stringify(await emulator.state())
     expect(state).toContain('teamownstore1')

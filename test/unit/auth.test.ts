@@ -114,7 +114,9 @@ describe('the container with auth', () => {
     const script = spec.container.args.join(' ')
     expect(spec.container.command).toEqual(['/bin/bash', '-c'])
     expect(script).toMatch(/exec mlflow server .*--app-name basic-auth/)
-    expect(script).toContain("'team-a-mlflow.d.example,team-a-mlflow.d.example:*'")
+    expect(script).toContain(
+      "'team-a-mlflow.d.example,team-a-mlflow.d.example:*,team-a-mlflow--*.d.example,team-a-mlflow--*.d.example:*'"
+    )
     const secretNames = spec.secrets.map((s) => s.name)
     expect(secretNames).toEqual([
       'admin-password',

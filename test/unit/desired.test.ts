@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
 import { parseInputs, type DeployConfig } from '../../src/config/inputs.js'
 import { desiredState, type AnyDesired } from '../../src/stack/desired.js'
-import { UNKNOWN, hasUnknown, type Facts } from '../../src/stack/facts.js'
+import { hasUnknown, type Facts } from '../../src/stack/facts.js'
 import { passwordFromBackendStoreUri, probes, PROBE_LIMITS } from '../../src/stack/mlflowContainer.js'
 import type { ContainerAppSpec } from '../../src/stack/specs.js'
 
@@ -33,7 +33,7 @@ describe('desiredState', () => {
   it('describes the whole stack with dependencies inside the graph', () => {
     const graph = desiredState(config(), known)
     const kinds = graph.map((d) => d.kind)
-    expect(kinds).toHaveLength(13)
+    expect(kinds).toHaveLength(14)
     const keys = graph.map((d) => d.key)
     // The auth database is the one optional resource; without auth, depending on it is moot.
     for (const d of graph)
@@ -89,7 +89,8 @@ describe('desiredState', () => {
     const args = app(desiredState(config(), known)).container.args
     const fqdn = 'team-a-mlflow.blue-123.westeurope.azurecontainerapps.io'
     expect(args).toContain('--allowed-hosts')
-    expect(args[args.indexOf('--allowed-hosts') + 1]).toBe(`${fqdn},${fqdn}:*`)
+    const revisions = 'team-a-mlflow--*.blue-123.westeurope.azurecontainerapps.io'
+    expect(args[args.indexOf('--allowed-hosts') + 1]).toBe(`${fqdn},${fqdn}:*,${revisions},${revisions}:*`)
     expect(args[args.indexOf('--cors-allowed-origins') + 1]).toBe(`https://${fqdn}`)
     expect(args.join(' ')).not.toContain('disable-security-middleware')
   })
@@ -123,7 +124,7 @@ describe('desiredState', () => {
       postgresServerExists: false
     })
     expect(graph.find((d) => d.kind === 'managedEnvironment')!.spec).toMatchObject({
-      logAnalyticsCustomerId: UNKNOWN
+      logAnalyticsCustomerId: 'known-after-apply.workspaceCustomerId'
     })
     expect(hasUnknown(app(graph))).toBe(true)
     expect(graph.find((d) => d.kind === 'postgresServer')!.spec).toMatchObject({

@@ -1,0 +1,305 @@
+/**
+ * Executes the steps `stack/steps.ts` planned, one function per kind of step, and reports what a
+ * person needs when one fails: a migration's exit code and last log lines, a revision's state and
+ * its last log lines. A failed gate deactivates the new revision, so the one that served before
+ * keeps all traffic.
+ */
+import { describeAzureError } from '../azure/errors.js'
+import type { AzurePort, JobExecutionState, Observed, ResourceAddress, RevisionState } from '../azure/port.js'
+import { ADMIN_USERNAME } from '../config/auth.js'
+import type { DeployConfig } from '../config/inputs.js'
+import { formatVersion } from '../config/image.js'
+import { MlflowHttp } from '../smoke/http.js'
+import type { AnyDesired } from '../stack/desired.js'
+import { hasUnknown, resolveFacts, type Facts } from '../stack/facts.js'
+import type { StackKey } from '../stack/graph.js'
+import { secretsDigest, tagOf, withSecretsDigest } from '../stack/rollout.js'
+import type { Step } from '../stack/steps.js'
+import type { ResourceKind } from '../stack/specs.js'
+import { pollUntil } from '../util/poll.js'
+import { formatSeconds, type Log } from './log.js'
+import { revisionVerdict } from './revision.js'
+import { factsFromApplied } from './state.js'
+
+/** How many log lines a failure shows. */
+export const LOG_LINES = 20
+
+export interface RolloutRecord {
+  /** The revision that serves after this run (or that was to, when it failed). */
+  revision?: string
+  previousRevision?: string
+  migrated: boolean
+  /** The migration job's execution, and when it started (the moment to restore to, if needed). */
+  migration?: { execution: string; startedAt: string; status: string }
+  /** The server's point-in-time restore window at the moment the migration started. */
+  restorePoint?: { earliest?: string; latest: string }
+  /** Step key → what happened, for the summary. */
+  details: Partial<Record<string, string>>
+}
+
+export interface StepContext {
+  config: Pick<DeployConfig, 'ingress' | 'auth' | 'names'> & { azure: { pollIntervalMs: number } }
+  port: AzurePort
+  log: Log
+  addresses: Record<StackKey, ResourceAddress>
+  /** Grows as resources are applied: late facts (domain, keys) become known. */
+  facts: Facts
+  timeoutMs: number
+  record: RolloutRecord
+}
+
+export class StepFailedError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'StepFailedError'
+  }
+}
+
+function indent(lines: string[]): string {
+  return lines.length > 0 ? `\n${lines.map((l) => `    ${l}`).join('\n')}` : ''
+}
+
+function putAny(port: AzurePort, desired: AnyDesired): Promise<Observed<ResourceKind>> {
+  const handler = port.handlers[desired.kind] as unknown as {
+    put(a: ResourceAddress, s: unknown): Promise<Observed<ResourceKind>>
+  }
+  return handler.put(desired.address, desired.spec)
+}
+
+async function safely<T>(what: () => Promise<T>, fallback: T): Promise<T> {
+  try {
+    return await what()
+  } catch {
+    return fallback
+  }
+}
+
+/** The spec as planned, with the facts that became known since filled in. */
+function resolved<T>(ctx: StepContext, key: string, spec: T): T {
+  const out = resolveFacts(spec, ctx.facts)
+  if (hasUnknown(out))
+    throw new Error(`internal error: ${key} still depends on a value that is not known yet`)
+  return out
+}
+
+async function runPut(ctx: StepContext, step: Extract<Step, { kind: 'put' }>): Promise<string[]> {
+  const desired = { ...step.resource, spec: resolved(ctx, step.key, step.resource.spec) } as AnyDesired
+  const observed = await putAny(ctx.port, desired)
+  Object.assign(
+    ctx.facts,
+    await factsFromApplied(ctx.port, desired.kind, desired.address, observed, ctx.facts, ctx.log)
+  )
+  return [`provisioning state: ${observed.provisioningState ?? 'Succeeded'}`]
+}
+
+const TERMINAL_EXECUTION = ['succeeded', 'failed', 'stopped', 'degraded']
+
+async function runMigration(ctx: StepContext, step: Extract<Step, { kind: 'migrate' }>): Promise<string[]> {
+  const job = ctx.addresses.migrationJob
+  const restore = await safely(() => ctx.port.getRestoreWindow(ctx.addresses.postgresServer), {})
+  const startedAt = new Date().toISOString()
+  ctx.record.restorePoint = { ...restore, latest: startedAt }
+  ctx.log.info(
+    `Restore point before the migration: the PostgreSQL server can be restored to any moment from ` +
+      `${restore.earliest ?? 'its first backup'} to ${startedAt} ` +
+      `(az postgres flexible-server restore --source-server ${ctx.addresses.postgresServer.name} --restore-time ${startedAt} ...)`
+  )
+  const execution = await ctx.port.startJob(job)
+  const state = await pollUntil(
+    async () => {
+      const s = await ctx.port.getJobExecution(job, execution)
+      return TERMINAL_EXECUTION.includes(s.status.toLowerCase())
+        ? { done: true, value: s }
+        : { done: false, status: s.status }
+    },
+    {
+      intervalMs: ctx.config.azure.pollIntervalMs,
+      timeoutMs: ctx.timeoutMs,
+      what: `migration job execution ${execution}`
+    }
+  )
+  ctx.record.migration = { execution, startedAt, status: state.status }
+  const from = step.from ? tagOf(step.from) : 'an empty database'
+  if (state.status.toLowerCase() === 'succeeded') {
+    ctx.record.migrated = true
+    ctx.record.details['migrate'] = `job execution ${execution}: ${from} → ${tagOf(step.to)}`
+    return [`execution ${execution}: ${state.status}`]
+  }
+  const lines = await safely(
+    () => ctx.port.jobExecutionLogs(job, ctx.addresses.managedEnvironment, execution, LOG_LINES),
+    []
+  )
+  throw new StepFailedError(
+    `The database migration to MLflow ${formatVersion(step.to)} failed (job ${job.name}, execution ` +
+      `${execution}: ${describeExecution(state)}). Nothing else was changed: the serving revision keeps all ` +
+      `traffic. Last log lines:${indent(lines) || ' (none)'}`
+  )
+}
+
+function describeExecution(s: JobExecutionState): string {
+  const codes = s.exitCodes.length > 0 ? `, exit code ${s.exitCodes.join(', ')}` : ''
+  const why = [s.reason, s.message].filter(Boolean).join(': ')
+  return `${s.status}${codes}${why ? `, ${why}` : ''}`
+}
+
+async function runCreateRevision(
+  ctx: StepContext,
+  step: Extract<Step, { kind: 'createRevision' }>
+): Promise<string[]> {
+  const planned = resolved(ctx, 'containerApp', step.app)
+  const spec = {
+    ...planned,
+    container: withSecretsDigest(planned.container, secretsDigest(planned.container, planned.secrets))
+  }
+  const observed = await ctx.port.handlers.containerApp.put(ctx.addresses.containerApp, spec)
+  ctx.record.revision = step.revision
+  return [
+    `revision ${step.revision} written, traffic ${spec.traffic?.map((t) => `${t.revisionName} ${t.weight}%`).join(', ')}`,
+    `provisioning state: ${observed.provisioningState ?? 'Succeeded'}`
+  ]
+}
+
+/** The gate failed: the new revision is taken out of service and its state and logs are shown. */
+async function gateFailure(
+  ctx: StepContext,
+  revision: string,
+  cause: string,
+  takeOut: boolean
+): Promise<never> {
+  const app = ctx.addresses.containerApp
+  const state = await safely<RevisionState | undefined>(() => ctx.port.getRevision(app, revision), undefined)
+  const lines = await safely(() => ctx.port.revisionLogs(app, revision, LOG_LINES), [])
+  if (takeOut) {
+    await safely(() => ctx.port.deactivateRevision(app, revision), undefined)
+  }
+  const where = state
+    ? ` (provisioning ${state.provisioningState}, running ${state.runningState}, health ${state.healthState}` +
+      `${state.provisioningError ? `: ${state.provisioningError}` : ''})`
+    : ''
+  throw new StepFailedError(
+    `Revision ${revision} did not pass the health gate: ${cause}${where}.` +
+      (takeOut ? ` It was deactivated; the revision that served before keeps all traffic.` : '') +
+      ` Last log lines:${indent(lines) || ' (none)'}`
+  )
+}
+
+async function runGate(
+  ctx: StepContext,
+  step: Extract<Step, { kind: 'gate' }>,
+  takeOut: boolean
+): Promise<string[]> {
+  const app = ctx.addresses.containerApp
+  let revision: RevisionState
+  try {
+    revision = await pollUntil(
+      async () => {
+        const r = await ctx.port.getRevision(app, step.revision)
+        const verdict = revisionVerdict(r)
+        if (verdict === 'failed')
+          throw new StepFailedError(r.provisioningError ?? `${r.provisioningState}/${r.runningState}`)
+        return verdict === 'ready'
+          ? { done: true, value: r }
+          : { done: false, status: `${r.provisioningState}, ${r.runningState}, health ${r.healthState}` }
+      },
+      {
+        intervalMs: ctx.config.azure.pollIntervalMs,
+        timeoutMs: ctx.timeoutMs,
+        what: `revision ${step.revision} to run and be healthy`
+      }
+    )
+  } catch (error) {
+    return gateFailure(ctx, step.revision, describeAzureError(error), takeOut)
+  }
+  if (ctx.config.ingress === 'internal' || !revision.fqdn) {
+    // The runner cannot reach an environment-internal name: Azure's own probes are the gate.
+    return [`provisioned, running and healthy (Azure's probes; internal ingress is not reachable from here)`]
+  }
+  const credentials =
+    ctx.config.auth.mode === 'basic' && ctx.config.auth.adminPassword
+      ? { username: ADMIN_USERNAME, password: ctx.config.auth.adminPassword }
+      : undefined
+  const http = new MlflowHttp(`https://${revision.fqdn}`, credentials, 30_000)
+  const expected = formatVersion(step.version)
+  try {
+    const version = await pollUntil(
+      async () => {
+        const health = await http
+          .request('GET', '/health', undefined, { anonymous: true })
+          .catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))
+        if (health instanceof Error) return { done: false, status: health.message }
+        if (health.status !== 200) return { done: false, status: `/health answered ${health.status}` }
+        if (ctx.config.auth.mode === 'oidc') return { done: true, value: undefined }
+        const v = await http.request('GET', '/version')
+        return v.status === 200
+          ? { done: true, value: v.text.trim() }
+          : { done: false, status: `/version answered ${v.status}` }
+      },
+      {
+        intervalMs: ctx.config.azure.pollIntervalMs,
+        timeoutMs: ctx.timeoutMs,
+        what: `https://${revision.fqdn}/health`
+      }
+    )
+    if (version !== undefined && version !== expected) {
+      return gateFailure(ctx, step.revision, `/version reports ${version}, not ${expected}`, takeOut)
+    }
+    ctx.record.details['gate'] =
+      `https://${revision.fqdn}: /health 200${version ? `, /version ${version}` : ''}`
+    return [`https://${revision.fqdn}/health answers 200${version ? `; /version is ${version}` : ''}`]
+  } catch (error) {
+    return gateFailure(ctx, step.revision, error instanceof Error ? error.message : String(error), takeOut)
+  }
+}
+
+export async function runStep(ctx: StepContext, step: Step, hasFallback: boolean): Promise<string[]> {
+  const app = ctx.addresses.containerApp
+  switch (step.kind) {
+    case 'put':
+      return runPut(ctx, step)
+    case 'patchApp':
+      await ctx.port.patchAppConfiguration(app, resolved(ctx, 'containerApp', step.app))
+      return ['configuration patched in place: no new revision']
+    case 'migrate':
+      return runMigration(ctx, step)
+    case 'createRevision':
+      return runCreateRevision(ctx, step)
+    case 'activate':
+      await ctx.port.activateRevision(app, step.revision)
+      ctx.record.revision = step.revision
+      return [`revision ${step.revision} activated`]
+    case 'gate':
+      return runGate(ctx, step, hasFallback)
+    case 'shiftTraffic':
+      await ctx.port.patchAppTraffic(app, step.traffic, step.tags)
+      ctx.record.previousRevision = step.from
+      ctx.record.details['traffic'] = `${step.from ?? '(none)'} → ${step.revision}`
+      return [`traffic: ${step.traffic.map((t) => `${t.revisionName} ${t.weight}%`).join(', ')}`]
+    case 'deactivate':
+      await ctx.port.deactivateRevision(app, step.revision)
+      ctx.record.details['deactivate'] = step.revision
+      return [`revision ${step.revision} deactivated`]
+  }
+}
+
+export function stepTitle(step: Step): string {
+  switch (step.kind) {
+    case 'put':
+      return `${step.key} ${step.entry.name}`
+    case 'patchApp':
+      return 'containerApp configuration'
+    case 'migrate':
+      return `migrate database to MLflow ${formatVersion(step.to)}`
+    case 'createRevision':
+      return `new revision ${step.revision}`
+    case 'activate':
+      return `activate ${step.revision}`
+    case 'gate':
+      return `health gate ${step.revision}`
+    case 'shiftTraffic':
+      return `traffic → ${step.revision}`
+    case 'deactivate':
+      return `deactivate ${step.revision}`
+  }
+}
+
+export { formatSeconds }

@@ -1,0 +1,319 @@
+/**
+ * The plan as typed steps: computed once, purely, from the desired state and what Azure holds;
+ * `plan` prints them and `deploy` executes exactly them as a DAG. Resources are put with their
+ * exact spec; every change the running server must see becomes a new revision at 0 % traffic, gated,
+ * then given all traffic, with the one before it deactivated; a version change migrates the
+ * database first, with the new image, as a Container Apps job.
+ */
+import type { Observed, RevisionState } from '../azure/port.js'
+import { formatVersion, type MlflowVersion } from '../config/image.js'
+import { differences } from '../engine/diff.js'
+import type { FieldChange, PlanEntry } from '../engine/plan.js'
+import type { AnyDesired, DesiredResource } from './desired.js'
+import { STACK, type StackKey } from './graph.js'
+import {
+  downgradeRefusal,
+  revisionSuffix,
+  schemaStep,
+  secretsDigest,
+  secretsDigestOf,
+  tagOf,
+  versionOfImage,
+  withoutSecretsDigest,
+  type RunIdentity,
+  type SchemaStep
+} from './rollout.js'
+import type { ContainerAppSpec, TrafficWeight } from './specs.js'
+
+/** The app tag naming the revision that served before the current one: where rollback goes. */
+export const PREVIOUS_REVISION_TAG = 'mlflow-previous-revision'
+
+export type RolloutKey = 'appConfig' | 'migrate' | 'revision' | 'activate' | 'gate' | 'traffic' | 'deactivate'
+export type StepKey = StackKey | RolloutKey
+
+interface StepBase {
+  dependsOn: StepKey[]
+}
+
+export type Step =
+  | (StepBase & { key: StackKey; kind: 'put'; resource: AnyDesired; entry: PlanEntry })
+  /** A configuration-only change (ingress, secrets, tags): a PATCH without the template. */
+  | (StepBase & { key: 'appConfig'; kind: 'patchApp'; app: ContainerAppSpec })
+  | (StepBase & { key: 'migrate'; kind: 'migrate'; from?: MlflowVersion; to: MlflowVersion })
+  /** The app written with a new template: a new revision, at 0 % unless nothing else serves. */
+  | (StepBase & {
+      key: 'revision'
+      kind: 'createRevision'
+      revision: string
+      app: ContainerAppSpec
+      create: boolean
+    })
+  | (StepBase & { key: 'activate'; kind: 'activate'; revision: string })
+  | (StepBase & { key: 'gate'; kind: 'gate'; revision: string; version: MlflowVersion })
+  | (StepBase & {
+      key: 'traffic'
+      kind: 'shiftTraffic'
+      revision: string
+      from?: string
+      traffic: TrafficWeight[]
+      tags: Record<string, string>
+    })
+  | (StepBase & { key: 'deactivate'; kind: 'deactivate'; revision: string })
+
+export interface AppPlan {
+  /** `create`: no app yet; `revision`: a new revision; `config`: in place; `none`: nothing. */
+  kind: 'create' | 'revision' | 'config' | 'none'
+  serving?: RevisionState
+  servingVersion?: MlflowVersion
+  version: MlflowVersion
+  /** The new revision's name, for `create` and `revision`. */
+  revision?: string
+  migrate: boolean
+  schema: SchemaStep
+  /** Why there is a new revision, for a person: `bump v3.16.1 → v3.17.2`, `secret values changed`. */
+  reasons: string[]
+  /** The template fields that differ from what the serving revision runs. */
+  templateChanges: FieldChange[]
+  /** Set when the change must not be made (a downgrade across a schema change). */
+  refusal?: string
+}
+
+/** The revision that serves: the one with the most traffic (ties: the newest). */
+export function servingRevision(revisions: readonly RevisionState[]): RevisionState | undefined {
+  return [...revisions]
+    .filter((r) => r.trafficWeight > 0)
+    .sort((a, b) => b.trafficWeight - a.trafficWeight || b.createdTime.localeCompare(a.createdTime))[0]
+}
+
+export function planApp(opts: {
+  desired: DesiredResource<'containerApp'>
+  observed: Observed<'containerApp'> | undefined
+  revisions: readonly RevisionState[]
+  configChanges: readonly FieldChange[]
+  version: MlflowVersion
+  run: RunIdentity
+  allowDowngrade: boolean
+}): AppPlan {
+  const { desired, observed, version } = opts
+  const spec = desired.spec
+  const appName = desired.address.name
+  const serving = observed ? servingRevision(opts.revisions) : undefined
+  const servingVersion = serving ? versionOfImage(serving.container.image) : undefined
+  const digest = secretsDigest(spec.container, spec.secrets)
+  const templateChanges = serving
+    ? differences(
+        { container: spec.container, minReplicas: spec.minReplicas, maxReplicas: spec.maxReplicas },
+        {
+          container: withoutSecretsDigest(serving.container),
+          minReplicas: serving.minReplicas,
+          maxReplicas: serving.maxReplicas
+        }
+      ).map((d) => ({ ...d, sensitive: false }))
+    : []
+  const secretsChanged = serving !== undefined && secretsDigestOf(serving.container) !== digest
+  const needsRevision = !observed || !serving || templateChanges.length > 0 || secretsChanged
+  const base = {
+    serving,
+    servingVersion,
+    version,
+    templateChanges,
+    schema: schemaStep(servingVersion, version)
+  }
+  if (!needsRevision) {
+    return { ...base, kind: opts.configChanges.length > 0 ? 'config' : 'none', migrate: false, reasons: [] }
+  }
+  const suffix = revisionSuffix(
+    appName,
+    version,
+    opts.run,
+    opts.revisions.map((r) => r.name)
+  )
+  const sameVersion = servingVersion !== undefined && formatVersion(servingVersion) === formatVersion(version)
+  const reasons: string[] = []
+  if (!observed) reasons.push(`first revision, MLflow ${tagOf(version)}`)
+  else if (!serving) reasons.push(`no revision serves: a new one with MLflow ${tagOf(version)}`)
+  else if (!sameVersion)
+    reasons.push(
+      `${servingVersion ? `bump ${tagOf(servingVersion)}` : `bump ${serving.container.image}`} → ${tagOf(version)}`
+    )
+  const others = templateChanges.filter((c) => c.path !== 'container.image')
+  if (others.length > 0) reasons.push(`template changed: ${others.map((c) => c.path).join(', ')}`)
+  if (secretsChanged) reasons.push('secret values changed')
+  const refusal = downgradeRefusal(servingVersion, version, opts.allowDowngrade)
+  return {
+    ...base,
+    kind: observed ? 'revision' : 'create',
+    revision: `${appName}--${suffix}`,
+    migrate: !sameVersion,
+    reasons,
+    ...(refusal ? { refusal } : {})
+  }
+}
+
+/** One line for the plan: what happens to the running server. */
+export function describeAppPlan(app: AppPlan): string | undefined {
+  switch (app.kind) {
+    case 'none':
+      return undefined
+    case 'config':
+      return 'in place: no new revision'
+    case 'create':
+    case 'revision': {
+      const migrate = app.migrate ? '; migrate the database first (job)' : ''
+      return `new revision ${app.revision}: ${app.reasons.join('; ')}${migrate}`
+    }
+  }
+}
+
+function currentTraffic(
+  observed: Observed<'containerApp'>,
+  serving: RevisionState | undefined
+): TrafficWeight[] {
+  const explicit = observed.outputs.traffic.flatMap((t) =>
+    t.revisionName && t.weight > 0 ? [{ revisionName: t.revisionName, weight: t.weight }] : []
+  )
+  if (explicit.length > 0) return explicit
+  return serving ? [{ revisionName: serving.name, weight: 100 }] : []
+}
+
+/**
+ * The steps of a deploy: the puts of every resource that changes (with its planned spec), then
+ * what the app needs (see `planApp`), each with the steps it must wait for.
+ */
+export function planSteps(opts: {
+  entries: readonly PlanEntry[]
+  desired: readonly AnyDesired[]
+  observedApp: Observed<'containerApp'> | undefined
+  app: AppPlan
+}): Step[] {
+  const { app } = opts
+  const steps: Step[] = []
+  const appDesired = opts.desired.find((d) => d.key === 'containerApp') as DesiredResource<'containerApp'>
+  for (const entry of opts.entries) {
+    if (entry.action === 'noop' || entry.key === 'containerApp') continue
+    const resource = opts.desired.find((d) => d.key === entry.key)!
+    steps.push({ key: entry.key, kind: 'put', resource, entry, dependsOn: [...STACK[entry.key].dependsOn] })
+  }
+  const appDeps: StepKey[] = [...STACK.containerApp.dependsOn]
+  const spec = appDesired.spec
+  const tags = { ...spec.tags }
+  if (app.kind === 'config') {
+    steps.push({
+      key: 'appConfig',
+      kind: 'patchApp',
+      app: { ...spec, traffic: currentTraffic(opts.observedApp!, app.serving) },
+      dependsOn: appDeps
+    })
+  }
+  if (app.kind !== 'create' && app.kind !== 'revision') return steps
+  const revision = app.revision!
+  const suffix = revision.slice(appDesired.address.name.length + 2)
+  if (app.migrate) {
+    steps.push({
+      key: 'migrate',
+      kind: 'migrate',
+      ...(app.servingVersion ? { from: app.servingVersion } : {}),
+      to: app.version,
+      dependsOn: ['migrationJob', 'managedEnvironment', 'postgresDatabase', 'authDatabase']
+    })
+  }
+  const serving = app.serving
+  // The new revision starts with no traffic while another serves; with nothing serving it takes all.
+  const traffic = serving
+    ? [{ revisionName: serving.name, weight: 100 }]
+    : [{ revisionName: revision, weight: 100 }]
+  steps.push({
+    key: 'revision',
+    kind: 'createRevision',
+    revision,
+    create: app.kind === 'create',
+    // The container's secrets digest is added when the step runs: it is a digest of the values,
+    // some of which (a new account's key) are only known then.
+    app: { ...spec, revisionSuffix: suffix, traffic },
+    dependsOn: [...appDeps, ...(app.migrate ? (['migrate'] as const) : [])]
+  })
+  steps.push({ key: 'gate', kind: 'gate', revision, version: app.version, dependsOn: ['revision'] })
+  if (!serving) return steps
+  steps.push({
+    key: 'traffic',
+    kind: 'shiftTraffic',
+    revision,
+    from: serving.name,
+    traffic: [{ revisionName: revision, weight: 100 }],
+    tags: { ...tags, [PREVIOUS_REVISION_TAG]: serving.name },
+    dependsOn: ['gate']
+  })
+  steps.push({ key: 'deactivate', kind: 'deactivate', revision: serving.name, dependsOn: ['traffic'] })
+  return steps
+}
+
+export interface RollbackPlan {
+  serving?: RevisionState
+  target?: RevisionState
+  steps: Step[]
+  /** Why rollback must not go ahead. */
+  refusal?: string
+}
+
+/**
+ * Back to the revision that served before: activate it, gate it, give it all traffic, deactivate
+ * the current one. Refused when there is none, or when it runs an MLflow that needs an older schema
+ * than the database now has (it would not start; the database must be restored instead).
+ */
+export function planRollback(opts: {
+  revisions: readonly RevisionState[]
+  previous?: string
+  tags: Record<string, string>
+  restoreHint: string
+}): RollbackPlan {
+  const serving = servingRevision(opts.revisions)
+  const target = opts.previous
+    ? opts.revisions.find((r) => r.name.toLowerCase() === opts.previous!.toLowerCase())
+    : undefined
+  if (!serving)
+    return { steps: [], refusal: 'No revision serves the app: there is nothing to roll back from.' }
+  if (!target || target.name === serving.name) {
+    return {
+      serving,
+      steps: [],
+      refusal: `No previous revision is recorded for ${serving.name} (the app's ${PREVIOUS_REVISION_TAG} tag names none that exists): there is nothing to roll back to.`
+    }
+  }
+  const from = versionOfImage(serving.container.image)
+  const to = versionOfImage(target.container.image)
+  if (!to)
+    return {
+      serving,
+      target,
+      steps: [],
+      refusal: `Revision ${target.name} runs ${target.container.image}, not an MLflow release this action knows.`
+    }
+  if (from && schemaStep(from, to) === 'downgrade') {
+    return {
+      serving,
+      target,
+      steps: [],
+      refusal:
+        `Rollback to ${target.name} (MLflow ${tagOf(to)}) refused: the database was migrated for ${tagOf(from)}, ` +
+        `and ${tagOf(to)} cannot run on that schema. ${opts.restoreHint}`
+    }
+  }
+  return {
+    serving,
+    target,
+    steps: [
+      { key: 'activate', kind: 'activate', revision: target.name, dependsOn: [] },
+      { key: 'gate', kind: 'gate', revision: target.name, version: to, dependsOn: ['activate'] },
+      {
+        key: 'traffic',
+        kind: 'shiftTraffic',
+        revision: target.name,
+        from: serving.name,
+        traffic: [{ revisionName: target.name, weight: 100 }],
+        tags: { ...opts.tags, [PREVIOUS_REVISION_TAG]: serving.name },
+        dependsOn: ['gate']
+      },
+      { key: 'deactivate', kind: 'deactivate', revision: serving.name, dependsOn: ['traffic'] }
+    ]
+  }
+}

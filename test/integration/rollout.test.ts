@@ -1,0 +1,243 @@
+/**
+ * The gated rollout on the local Azure (stand-in runtime, so each case takes seconds): every change
+ * the server must see is a new revision at 0 %, gated, then given the traffic; a version change
+ * migrates the database once, first; a bad tag or a crash loop leaves the old revision serving with
+ * the reason; downgrades across a schema change are refused; rollback goes back. A client polls the
+ * app throughout the changes that promise no downtime.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { deriveNames } from '../../src/config/naming.js'
+import { errorsOf, runAction, type ActionRun } from '../helpers/action.js'
+import { isWrite, startEmulator, type Emulator, type RequestRecord } from '../helpers/emulator.js'
+import { runtimeInfo, send } from '../helpers/ingress.js'
+import { sdkClients, type SdkClients } from '../helpers/sdk.js'
+
+const STACK = 'bump'
+const BROKEN = 'v3.17.0'
+let emulator: Emulator
+let c: SdkClients
+let names: ReturnType<typeof deriveNames>
+const base: Record<string, string> = {
+  command: 'deploy',
+  'stack-name': STACK,
+  location: 'westeurope',
+  'admin-password': 'bump-admin-password-1',
+  'image-tag': 'v3.16.1'
+}
+
+async function run(extra: Record<string, string> = {}): Promise<{ run: ActionRun; log: RequestRecord[] }> {
+  const before = (await emulator.requests()).length
+  const result = await runAction({ ...base, ...extra }, emulator.env)
+  return { run: result, log: (await emulator.requests()).slice(before) }
+}
+
+function expectSuccess(r: ActionRun): void {
+  if (r.exitCode !== 0)
+    throw new Error(`action failed (${r.exitCode}):\n${errorsOf(r)}\n${r.stdout.slice(-4000)}`)
+}
+
+const jobStarts = (log: RequestRecord[]) =>
+  log.filter((q) => q.method === 'POST' && new RegExp(`/jobs/${names.migrationJob}/start$`, 'i').test(q.path))
+
+async function revisions(): Promise<{ name: string; active: boolean; weight: number }[]> {
+  const out: { name: string; active: boolean; weight: number }[] = []
+  for await (const r of c.aca.containerAppsRevisions.listRevisions(names.resourceGroup, names.containerApp)) {
+    out.push({ name: r.name!, active: r.active ?? false, weight: r.trafficWeight ?? 0 })
+  }
+  return out
+}
+
+/**
+ * Requests to the app's URL, one after the other, until `stop` resolves: every answer that is not
+ * 200 is a failed request a user would have seen.
+ */
+async function whilePolling<T>(
+  work: () => Promise<T>
+): Promise<{ result: T; sent: number; failed: string[] }> {
+  const info = await runtimeInfo(emulator)
+  const app = await c.aca.containerApps.get(names.resourceGroup, names.containerApp)
+  const fqdn = app.configuration!.ingress!.fqdn!
+  let done = false
+  let sent = 0
+  const failed: string[] = []
+  const deadline = Date.now() + 300_000
+  const poller = (async () => {
+    while (!done && Date.now() < deadline && sent < 20_000) {
+      sent++
+      try {
+        const r = await send(emulator, info.ingress, fqdn, '/health')
+        if (r.status !== 200) failed.push(`${r.status} ${r.text.slice(0, 100)}`)
+      } catch (err) {
+        failed.push(String(err))
+      }
+    }
+  })()
+  try {
+    const result = await work()
+    return { result, sent, failed }
+  } finally {
+    done = true
+    await poller
+  }
+}
+
+beforeAll(async () => {
+  emulator = await startEmulator({ timeScale: 0.002, crashImages: [`ghcr.io/mlflow/mlflow:${BROKEN}-full`] })
+  c = sdkClients(emulator)
+  names = deriveNames({ stackName: STACK, subscriptionId: emulator.subscriptionId })
+}, 120_000)
+
+afterAll(async () => {
+  await emulator?.stop()
+})
+
+describe('gated rollout', () => {
+  let first = ''
+
+  it('a cold deploy migrates the empty database first, then the first revision takes the traffic', async () => {
+    const { run: r, log } = await run()
+    expectSuccess(r)
+    first = r.outputs.revision!
+    expect(first).toMatch(new RegExp(`^${names.containerApp}--v3-16-1-[a-z0-9]+$`))
+    expect(r.outputs.migrated).toBe('true')
+    expect(jobStarts(log)).toHaveLength(1)
+    const app = await c.aca.containerApps.get(names.resourceGroup, names.containerApp)
+    expect(app.configuration?.activeRevisionsMode).toBe('Multiple')
+    expect(app.configuration?.ingress?.traffic).toEqual([{ revisionName: first, weight: 100 }])
+  }, 120_000)
+
+  it('plan of a bump says so and lists the rollout steps, and writes nothing', async () => {
+    const { run: r, log } = await run({ command: 'plan', 'image-tag': 'v3.17.2' })
+    expectSuccess(r)
+    expect(log.filter(isWrite)).toEqual([])
+    expect(r.summary).toMatch(
+      /new revision bump-mlflow--v3-17-2-[a-z0-9]+: bump v3\.16\.1 → v3\.17\.2; migrate the database first \(job\)/
+    )
+    expect(r.summary).toContain('### Rollout steps')
+    for (const step of ['migrate', 'revision', 'gate', 'traffic', 'deactivate'])
+      expect(r.summary).toMatch(new RegExp(`\\| ${step} \\|.*\\| planned \\|`))
+  }, 120_000)
+
+  it('a bump migrates once, gates the new revision at 0 %, moves the traffic, deactivates the old, with no failed request', async () => {
+    const { result, sent, failed } = await whilePolling(() => run({ 'image-tag': 'v3.17.2' }))
+    expectSuccess(result.run)
+    expect(failed).toEqual([])
+    expect(sent).toBeGreaterThan(5)
+    const r = result.run
+    expect(r.outputs.revision).toMatch(/^bump-mlflow--v3-17-2-/)
+    expect(r.outputs['previous-revision']).toBe(first)
+    expect(r.outputs.migrated).toBe('true')
+    const log = result.log
+    expect(jobStarts(log)).toHaveLength(1)
+    const at = (re: RegExp) => log.findIndex((q) => isWrite(q) && re.test(`${q.method} ${q.path}`))
+    const start = at(/^POST .*\/jobs\/[^/]+\/start$/i)
+    const create = at(/^PUT .*\/containerApps\/bump-mlflow$/i)
+    const traffic = at(/^PATCH .*\/containerApps\/bump-mlflow$/i)
+    const deactivate = at(/^POST .*\/revisions\/[^/]+\/deactivate$/i)
+    expect([start, create, traffic, deactivate].every((i) => i >= 0)).toBe(true)
+    expect(start).toBeLessThan(create)
+    expect(create).toBeLessThan(traffic)
+    expect(traffic).toBeLessThan(deactivate)
+    const revs = await revisions()
+    expect(revs.find((x) => x.name === first)).toMatchObject({ active: false, weight: 0 })
+    expect(revs.find((x) => x.name === r.outputs.revision)).toMatchObject({ active: true, weight: 100 })
+    expect(r.summary).toMatch(/\| migrate \|.*\| done \|/)
+    expect(r.summary).toMatch(/Restore point: before the migration/)
+    base['image-tag'] = 'v3.17.2'
+  }, 180_000)
+
+  it('a rerun with the same inputs writes nothing and starts no job', async () => {
+    const { run: r, log } = await run()
+    expectSuccess(r)
+    expect(log.filter(isWrite)).toEqual([])
+    expect(r.outputs.migrated).toBe('false')
+  }, 120_000)
+
+  it('new secret values (a new admin password) roll out as a new revision, no migration, no failed request', async () => {
+    const before = (await revisions()).find((x) => x.weight === 100)!.name
+    const { result, failed } = await whilePolling(() => run({ 'admin-password': 'bump-admin-password-2' }))
+    expectSuccess(result.run)
+    expect(failed).toEqual([])
+    expect(result.run.outputs.revision).not.toBe(before)
+    expect(result.run.outputs.migrated).toBe('false')
+    expect(jobStarts(result.log)).toEqual([])
+    base['admin-password'] = 'bump-admin-password-2'
+  }, 180_000)
+
+  it('an ingress change is made in place: no revision', async () => {
+    const before = (await revisions()).length
+    const { run: r, log } = await run({ 'allowed-ips': '0.0.0.0/0' })
+    expectSuccess(r)
+    expect((await revisions()).length).toBe(before)
+    expect(log.filter(isWrite).map((q) => q.method)).toEqual(['PATCH'])
+    base['allowed-ips'] = '0.0.0.0/0'
+  }, 120_000)
+
+  it('a tag with no such release: the old revision keeps all traffic, the action names the reason; a good deploy converges', async () => {
+    const serving = (await revisions()).find((x) => x.weight === 100)!.name
+    const { result, failed } = await whilePolling(() => run({ 'image-tag': 'v3.17.9' }))
+    const r = result.run
+    expect(r.exitCode).not.toBe(0)
+    expect(failed).toEqual([])
+    // The migration runs the new image first: it cannot be pulled, so nothing else is changed.
+    expect(errorsOf(r)).toMatch(
+      /The database migration to MLflow 3\.17\.9 failed \(job bump-migrate, execution \S+: Failed.*manifest unknown/
+    )
+    expect(errorsOf(r)).toMatch(/the serving revision keeps all traffic/)
+    const revs = await revisions()
+    expect(revs.find((x) => x.weight === 100)?.name).toBe(serving)
+    expect(revs.some((x) => x.name.startsWith('bump-mlflow--v3-17-9'))).toBe(false)
+    const again = await run()
+    expectSuccess(again.run)
+    expect(again.run.outputs.revision).toBe(serving)
+  }, 180_000)
+
+  it('a crash-looping release: the old revision keeps all traffic; the failure shows its last log lines', async () => {
+    const serving = (await revisions()).find((x) => x.weight === 100)!.name
+    const { run: r } = await run({ 'image-tag': BROKEN, 'allow-downgrade': 'true' })
+    expect(r.exitCode).not.toBe(0)
+    expect(errorsOf(r)).toMatch(/Revision bump-mlflow--v3-17-0-\S+ did not pass the health gate/)
+    expect(errorsOf(r)).toMatch(/Last log lines:\n\s+\S/)
+    expect((await revisions()).find((x) => x.weight === 100)?.name).toBe(serving)
+  }, 180_000)
+
+  it('a downgrade across a schema change is refused before any write', async () => {
+    const { run: r, log } = await run({ 'image-tag': 'v3.16.1' })
+    expect(r.exitCode).not.toBe(0)
+    expect(errorsOf(r)).toMatch(
+      /`image-tag` v3\.17\.2 → v3\.16\.1 is a downgrade across a database schema change/
+    )
+    expect(log.filter(isWrite)).toEqual([])
+  }, 120_000)
+
+  it('rollback returns the traffic to the revision before, gated; across a schema change it is refused', async () => {
+    // Same schema: 3.17.2 → 3.17.2 with a changed template, then back.
+    const { run: bumped } = await run({ replicas: '2' })
+    expectSuccess(bumped)
+    const current = bumped.outputs.revision!
+    const previous = bumped.outputs['previous-revision']!
+    const { run: back } = await run({ command: 'rollback' })
+    expectSuccess(back)
+    expect(back.outputs.revision).toBe(previous)
+    expect(back.outputs['previous-revision']).toBe(current)
+    const revs = await revisions()
+    expect(revs.find((x) => x.name === previous)).toMatchObject({ active: true, weight: 100 })
+    expect(revs.find((x) => x.name === current)).toMatchObject({ active: false, weight: 0 })
+
+    // Rolling back again would go to 3.17.2 (same schema): allowed. Onto the 3.16.1 revision: refused.
+    const older = (await revisions()).find((x) => x.name === first)!
+    const app = await c.aca.containerApps.get(names.resourceGroup, names.containerApp)
+    await c.aca.containerApps.update(
+      names.resourceGroup,
+      names.containerApp,
+      { location: app.location, tags: { ...app.tags, 'mlflow-previous-revision': older.name } },
+      { updateIntervalInMs: 20 }
+    )
+    const { run: refused, log } = await run({ command: 'rollback' })
+    expect(refused.exitCode).not.toBe(0)
+    expect(errorsOf(refused)).toMatch(
+      /Rollback to bump-mlflow--v3-16-1-\S+ \(MLflow v3\.16\.1\) refused: the database was migrated for v3\.17\.2.*restore the PostgreSQL server/
+    )
+    expect(log.filter(isWrite)).toEqual([])
+  }, 240_000)
+})
