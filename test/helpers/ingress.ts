@@ -59,3 +59,38 @@ export function send(
     req.end(opts.body)
   })
 }
+
+/**
+ * Requests to an app's URL through the ingress, one after the other, while `work` runs: every
+ * answer that is not 200 is a request a user would have seen fail. Bounded in count and time.
+ */
+export async function whilePolling<T>(
+  emulator: Emulator,
+  fqdn: string,
+  path: string,
+  work: () => Promise<T>,
+  opts: { auth?: { username: string; password: string }; maxRequests?: number; maxMs?: number } = {}
+): Promise<{ result: T; sent: number; failed: string[] }> {
+  const info = await emulator.runtimeInfo()
+  let done = false
+  let sent = 0
+  const failed: string[] = []
+  const deadline = Date.now() + (opts.maxMs ?? 900_000)
+  const poller = (async () => {
+    while (!done && Date.now() < deadline && sent < (opts.maxRequests ?? 50_000)) {
+      sent++
+      try {
+        const r = await send(emulator, info.ingress, fqdn, path, opts.auth ? { auth: opts.auth } : {})
+        if (r.status !== 200) failed.push(`${r.status} ${r.text.slice(0, 120)}`)
+      } catch (err) {
+        failed.push(String(err))
+      }
+    }
+  })()
+  try {
+    return { result: await work(), sent, failed }
+  } finally {
+    done = true
+    await poller
+  }
+}

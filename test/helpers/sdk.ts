@@ -78,3 +78,28 @@ export async function armError(
   }
   throw new Error('expected the call to fail')
 }
+
+/**
+ * Restarts a revision and waits until it has really restarted. A restart is asynchronous (a fresh
+ * replica starts beside the running one and takes over once healthy), so the revision reads
+ * `Running` before, during and after it: only replicas that all postdate the call prove the new
+ * process, with the secrets it read at start, is the one serving.
+ */
+export async function restartRevisionAndWait(
+  aca: ContainerAppsAPIClient,
+  resourceGroup: string,
+  app: string,
+  revision: string,
+  deadlineMs = 300_000
+): Promise<void> {
+  const replicas = async () =>
+    (await aca.containerAppsRevisionReplicas.listReplicas(resourceGroup, app, revision)).value
+  const before = new Set((await replicas()).map((r) => r.name))
+  await aca.containerAppsRevisions.restartRevision(resourceGroup, app, revision)
+  await until(
+    `revision ${revision} to restart`,
+    replicas,
+    (now) => now.length > 0 && now.every((r) => !before.has(r.name) && r.runningState === 'Running'),
+    deadlineMs
+  )
+}

@@ -6,10 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import type { ContainerAppsAPIClient } from '@azure/arm-appcontainers'
 import { deriveNames } from '../../src/config/naming.js'
-import { pollUntil } from '../../src/util/poll.js'
 import { errorsOf, runAction, type ActionRun } from '../helpers/action.js'
 import { startEmulator, type Emulator } from '../helpers/emulator.js'
-import { sdkClients } from '../helpers/sdk.js'
+import { restartRevisionAndWait, sdkClients } from '../helpers/sdk.js'
 import { runtimeInfo, send } from '../helpers/ingress.js'
 
 const STACK = 'authn'
@@ -84,20 +83,7 @@ describe('basic authentication', () => {
     const names = deriveNames({ stackName: STACK, subscriptionId: emulator.subscriptionId })
     const app = await apps.containerApps.get(names.resourceGroup, names.containerApp)
     const revision = app.latestReadyRevisionName!
-    await apps.containerAppsRevisions.restartRevision(names.resourceGroup, names.containerApp, revision)
-    await pollUntil(
-      async () => {
-        const r = await apps.containerAppsRevisions.getRevision(
-          names.resourceGroup,
-          names.containerApp,
-          revision
-        )
-        return r.runningState === 'Running' && r.healthState === 'Healthy'
-          ? { done: true, value: undefined }
-          : { done: false, status: `${r.runningState}/${r.healthState}` }
-      },
-      { intervalMs: 200, timeoutMs: 300_000, what: 'the restarted revision' }
-    )
+    await restartRevisionAndWait(apps, names.resourceGroup, names.containerApp, revision)
     expect((await api(SEARCH, ALICE)).status).toBe(200)
     expect((await api(SEARCH, { ...ALICE, password: 'not-alices-password' })).status).toBe(401)
   }, 600_000)
@@ -105,7 +91,10 @@ describe('basic authentication', () => {
   it('a changed admin-password input replaces the admin password on the next deploy', async () => {
     const r = await action({ command: 'deploy', 'admin-password': SECOND_PASSWORD })
     expect(r.outputs.changes).toBe('1')
-    expect(r.stdout).toContain('Secrets changed: restarted revision')
+    // The new secret reaches the server through a new, gated revision, not a restart.
+    expect(r.outputs['previous-revision']).toBeTruthy()
+    expect(r.outputs.revision).not.toBe(r.outputs['previous-revision'])
+    expect(r.outputs.migrated).toBe('false')
     expect((await api(SEARCH, admin(FIRST_PASSWORD))).status).toBe(401)
     expect((await api(SEARCH, admin(SECOND_PASSWORD))).status).toBe(200)
     // The users are still there.

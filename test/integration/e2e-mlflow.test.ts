@@ -1,7 +1,10 @@
 /**
- * The main job end to end against the local Azure with the real runtime: deploy, then smoke-test
- * the MLflow server that answers at the app's URL, backed by a real PostgreSQL and Azurite. Then
- * the stack is broken on purpose and the smoke test must say where.
+ * The main job end to end against the local Azure with the real runtime, on one stack: deploy
+ * MLflow 3.15.2, log data, bump through releases whose schemas differ (3.15.2 → 3.16.0 refuses to
+ * start until `mlflow db upgrade` ran; 3.16.1 → 3.17.2 migrates itself at start) while a client
+ * polls — zero failed requests, the migration job ran once per bump, the data is still there —
+ * then smoke-test (the one `mlflow demo` of the suite), change a secret without downtime, fail a
+ * migration on purpose, and break the stack to see the smoke test say where.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { ContainerAppsAPIClient } from '@azure/arm-appcontainers'
@@ -10,25 +13,27 @@ import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-bl
 import { readFileSync } from 'node:fs'
 import pg from 'pg'
 import { deriveNames } from '../../src/config/naming.js'
-import { pollUntil } from '../../src/util/poll.js'
 import { errorsOf, runAction, type ActionRun } from '../helpers/action.js'
 import { startEmulator, type Emulator } from '../helpers/emulator.js'
-import { runtimeInfo as info, send as sendTo } from '../helpers/ingress.js'
+import { restartRevisionAndWait } from '../helpers/sdk.js'
+import { runtimeInfo as info, send as sendTo, whilePolling } from '../helpers/ingress.js'
 
 const STACK = 'e2e'
 const ADMIN_PASSWORD = 'e2e-admin-password-1'
-const base = {
+const base: Record<string, string> = {
   'stack-name': STACK,
   location: 'westeurope',
-  'image-tag': 'v3.17.2',
+  'image-tag': 'v3.15.2',
   'admin-password': ADMIN_PASSWORD
 }
 
 let emulator: Emulator
 let ca: string
 const runtimeInfo = () => info(emulator)
+const admin = () => ({ username: 'admin', password: base['admin-password']! })
 const send = (url: string, host: string, path: string, method = 'GET', body?: Buffer) =>
-  sendTo(emulator, url, host, path, { method, body, auth: { username: 'admin', password: ADMIN_PASSWORD } })
+  sendTo(emulator, url, host, path, { method, body, auth: admin() })
+const SEARCH = '/api/2.0/mlflow/experiments/search?max_results=1'
 const runs: ActionRun[] = []
 
 async function action(inputs: Record<string, string>): Promise<ActionRun> {
@@ -69,15 +74,115 @@ afterAll(async () => {
 describe('deploy and smoke-test a real MLflow on the local Azure', () => {
   let fqdn = ''
 
-  it('deploys a stack whose MLflow answers at the tracking URI', async () => {
+  let logged: { experiment: string; run: string } | undefined
+
+  /** An experiment with a run: a parameter, a metric history and an artifact. */
+  async function logData(): Promise<{ experiment: string; run: string }> {
+    const info = await runtimeInfo()
+    const json = async (path: string, body: unknown) => {
+      const r = await send(info.ingress, fqdn, path, 'POST', Buffer.from(JSON.stringify(body)))
+      if (r.status !== 200) throw new Error(`${path}: ${r.status} ${r.text}`)
+      return JSON.parse(r.text) as Record<string, unknown>
+    }
+    const experiment = (await json('/api/2.0/mlflow/experiments/create', { name: 'before-the-bumps' }))[
+      'experiment_id'
+    ] as string
+    const run = (
+      (await json('/api/2.0/mlflow/runs/create', { experiment_id: experiment }))['run'] as {
+        info: { run_id: string }
+      }
+    ).info.run_id
+    await json('/api/2.0/mlflow/runs/log-parameter', { run_id: run, key: 'lr', value: '0.01' })
+    for (const step of [0, 1, 2])
+      await json('/api/2.0/mlflow/runs/log-metric', {
+        run_id: run,
+        key: 'loss',
+        value: 1 / (step + 1),
+        timestamp: 1_700_000_000_000 + step,
+        step
+      })
+    const put = await send(
+      info.ingress,
+      fqdn,
+      `/api/2.0/mlflow-artifacts/artifacts/${experiment}/${run}/artifacts/model.txt`,
+      'PUT',
+      Buffer.from('weights of 3.15.2')
+    )
+    expect(put.status).toBe(200)
+    return { experiment, run }
+  }
+
+  /** What was logged before the bumps reads back through the server that runs now. */
+  async function expectDataReadable(): Promise<void> {
+    const info = await runtimeInfo()
+    const { experiment, run } = logged!
+    const exp = await send(
+      info.ingress,
+      fqdn,
+      '/api/2.0/mlflow/experiments/get-by-name?experiment_name=before-the-bumps'
+    )
+    expect(JSON.parse(exp.text).experiment.experiment_id).toBe(experiment)
+    const got = JSON.parse((await send(info.ingress, fqdn, `/api/2.0/mlflow/runs/get?run_id=${run}`)).text)
+    expect(got.run.data.params).toEqual([{ key: 'lr', value: '0.01' }])
+    const history = JSON.parse(
+      (await send(info.ingress, fqdn, `/api/2.0/mlflow/metrics/get-history?run_id=${run}&metric_key=loss`))
+        .text
+    )
+    expect(history.metrics.map((m: { value: number }) => m.value)).toEqual([1, 0.5, 1 / 3])
+    const artifact = await send(
+      info.ingress,
+      fqdn,
+      `/api/2.0/mlflow-artifacts/artifacts/${experiment}/${run}/artifacts/model.txt`
+    )
+    expect(artifact).toMatchObject({ status: 200, text: 'weights of 3.15.2' })
+  }
+
+  it('deploys MLflow 3.15.2, migrating the empty database first, and answers at the tracking URI', async () => {
     const r = await action({ command: 'deploy' })
     expectSuccess(r)
+    expect(r.outputs.migrated).toBe('true')
+    expect(r.outputs.revision).toMatch(/^e2e-mlflow--v3-15-2-/)
     fqdn = new URL(r.outputs['tracking-uri']!).hostname
     const info = await runtimeInfo()
     expect(info.apps[fqdn]).toBeDefined()
     const health = await send(info.ingress, fqdn, '/health')
     expect(health).toMatchObject({ status: 200, text: 'OK' })
+    logged = await logData()
   }, 900_000)
+
+  it.each([
+    ['v3.16.0', 'refuses to start on the old schema: the job must migrate first'],
+    ['v3.16.1', 'a patch release: the job runs, nothing to migrate'],
+    ['v3.17.2', 'migrates itself at start: the job runs first, so replicas never race it']
+  ])(
+    'bumps to %s (%s) with zero failed requests; the job ran once; the data is readable',
+    async (tag) => {
+      const starts = async () =>
+        (await emulator.requests()).filter(
+          (q) => q.method === 'POST' && /\/jobs\/e2e-migrate\/start$/i.test(q.path)
+        ).length
+      const before = await starts()
+      const {
+        result: r,
+        failed,
+        sent
+      } = await whilePolling(emulator, fqdn, SEARCH, () => action({ command: 'deploy', 'image-tag': tag }), {
+        auth: admin()
+      })
+      expectSuccess(r)
+      expect(failed).toEqual([])
+      expect(sent).toBeGreaterThan(3)
+      expect(await starts()).toBe(before + 1)
+      expect(r.outputs.migrated).toBe('true')
+      expect(r.outputs.revision).toMatch(new RegExp(`^e2e-mlflow--${tag.replace(/\./g, '-')}-`))
+      expect(r.outputs['previous-revision']).toMatch(/^e2e-mlflow--v3-1[56]-\d+-/)
+      const version = await send((await runtimeInfo()).ingress, fqdn, '/version')
+      expect(version.text.trim()).toBe(tag.slice(1))
+      await expectDataReadable()
+      base['image-tag'] = tag
+    },
+    1_200_000
+  )
 
   it('smoke-test passes: mlflow demo and the REST round trip', async () => {
     const r = await action({ command: 'smoke-test' })
@@ -161,6 +266,47 @@ describe('deploy and smoke-test a real MLflow on the local Azure', () => {
     expect(own.status).toBe(200)
   }, 120_000)
 
+  it('a new admin password rolls out as a new revision with zero failed requests', async () => {
+    const next = 'e2e-admin-password-2'
+    const old = admin()
+    const { result: r, failed } = await whilePolling(
+      emulator,
+      fqdn,
+      '/health',
+      () => action({ command: 'deploy', 'admin-password': next }),
+      {}
+    )
+    expectSuccess(r)
+    expect(failed).toEqual([])
+    expect(r.outputs.migrated).toBe('false')
+    base['admin-password'] = next
+    const info = await runtimeInfo()
+    expect((await send(info.ingress, fqdn, SEARCH)).status).toBe(200)
+    const stale = await sendTo(emulator, info.ingress, fqdn, SEARCH, { auth: old })
+    expect(stale.status).toBe(401)
+  }, 900_000)
+
+  it("a failed migration (a downgrade forced across a schema change) leaves 3.17.2 serving, with the job's log", async () => {
+    const { result: r, failed } = await whilePolling(
+      emulator,
+      fqdn,
+      SEARCH,
+      () => action({ command: 'deploy', 'image-tag': 'v3.16.1', 'allow-downgrade': 'true' }),
+      { auth: admin() }
+    )
+    expect(r.exitCode).not.toBe(0)
+    expect(failed).toEqual([])
+    expect(errorsOf(r)).toMatch(
+      /The database migration to MLflow 3\.16\.1 failed \(job e2e-migrate, execution \S+: Failed/
+    )
+    expect(errorsOf(r)).toMatch(/Last log lines:\n/)
+    expect(errorsOf(r)).toMatch(/alembic|revision|Can't locate/i)
+    expect(r.outputs.migrated).toBe('false')
+    expect(r.summary).toMatch(/Restore point: before the migration/)
+    const version = await send((await runtimeInfo()).ingress, fqdn, '/version')
+    expect(version.text.trim()).toBe('3.17.2')
+  }, 900_000)
+
   it('a wrong storage key makes smoke-test fail at the artifact step', async () => {
     const apps = new ContainerAppsAPIClient(credential(), emulator.subscriptionId, armOptions())
     const rg = names().resourceGroup
@@ -187,16 +333,7 @@ describe('deploy and smoke-test a real MLflow on the local Azure', () => {
     // As on Azure, running revisions see a changed secret only after a restart.
     const current = await apps.containerApps.get(rg, app)
     const revision = current.latestReadyRevisionName!
-    await apps.containerAppsRevisions.restartRevision(rg, app, revision)
-    await pollUntil(
-      async () => {
-        const r = await apps.containerAppsRevisions.getRevision(rg, app, revision)
-        return r.runningState === 'Running' && r.healthState === 'Healthy'
-          ? { done: true, value: undefined }
-          : { done: false, status: `${r.runningState}/${r.healthState}` }
-      },
-      { intervalMs: 200, timeoutMs: 300_000, what: 'the restarted revision' }
-    )
+    await restartRevisionAndWait(apps, rg, app, revision)
 
     const r = await action({ command: 'smoke-test', 'mlflow-demo': 'false' })
     expect(r.exitCode).not.toBe(0)

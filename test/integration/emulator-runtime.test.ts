@@ -18,7 +18,7 @@ import { parseInputs, type DeployConfig } from '../../src/config/inputs.js'
 import { desiredState, POSTGRES_ADMIN_LOGIN } from '../../src/stack/desired.js'
 import type { ContainerAppSpec } from '../../src/stack/specs.js'
 import { startEmulator, type Emulator, type RuntimeInfo } from '../helpers/emulator.js'
-import { sdkClients } from '../helpers/sdk.js'
+import { restartRevisionAndWait, sdkClients } from '../helpers/sdk.js'
 
 const LOCATION = 'westeurope'
 const VERSION = '3.17.2'
@@ -361,9 +361,7 @@ describe('local Azure with --runtime mlflow, driven by the real SDK clients', ()
 
     const current = await c.aca.containerApps.get(rg, n.containerApp)
     const name = current.latestReadyRevisionName!
-    await c.aca.containerAppsRevisions.restartRevision(rg, n.containerApp, name)
-    const restarted = await until('the restarted revision', () => revision(name), settled, 300_000)
-    expect(restarted.runningState).toBe('Running')
+    await restartRevisionAndWait(c.aca, rg, n.containerApp, name)
     info = await emu.runtimeInfo()
 
     const created = await viaIngress(

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { deriveNames } from '../../src/config/naming.js'
 import { errorsOf, runAction, type ActionRun } from '../helpers/action.js'
 import { isWrite, startEmulator, type Emulator, type RequestRecord } from '../helpers/emulator.js'
-import { runtimeInfo, send } from '../helpers/ingress.js'
+import { whilePolling as pollDuring } from '../helpers/ingress.js'
 import { sdkClients, type SdkClients } from '../helpers/sdk.js'
 
 const STACK = 'bump'
@@ -47,38 +47,9 @@ async function revisions(): Promise<{ name: string; active: boolean; weight: num
   return out
 }
 
-/**
- * Requests to the app's URL, one after the other, until `stop` resolves: every answer that is not
- * 200 is a failed request a user would have seen.
- */
-async function whilePolling<T>(
-  work: () => Promise<T>
-): Promise<{ result: T; sent: number; failed: string[] }> {
-  const info = await runtimeInfo(emulator)
+async function whilePolling<T>(work: () => Promise<T>): Promise<{ result: T; sent: number; failed: string[] }> {
   const app = await c.aca.containerApps.get(names.resourceGroup, names.containerApp)
-  const fqdn = app.configuration!.ingress!.fqdn!
-  let done = false
-  let sent = 0
-  const failed: string[] = []
-  const deadline = Date.now() + 300_000
-  const poller = (async () => {
-    while (!done && Date.now() < deadline && sent < 20_000) {
-      sent++
-      try {
-        const r = await send(emulator, info.ingress, fqdn, '/health')
-        if (r.status !== 200) failed.push(`${r.status} ${r.text.slice(0, 100)}`)
-      } catch (err) {
-        failed.push(String(err))
-      }
-    }
-  })()
-  try {
-    const result = await work()
-    return { result, sent, failed }
-  } finally {
-    done = true
-    await poller
-  }
+  return pollDuring(emulator, app.configuration!.ingress!.fqdn!, '/health', work, { maxMs: 300_000 })
 }
 
 beforeAll(async () => {
