@@ -96,6 +96,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       deploy: async () => deployOrPlan(config, azure()),
       plan: async () => deployOrPlan(config, azure()),
       rollback: async () => deployOrPlan(config, azure()),
+      'rotate-keys': async () => deployOrPlan(config, azure()),
       'smoke-test': async () => {
         if (config.command !== 'smoke-test') return
         const port = config.trackingUri ? undefined : azure()
@@ -126,7 +127,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
 }
 
 async function deployOrPlan(config: Config, port: AzurePort): Promise<void> {
-  if (config.command !== 'deploy' && config.command !== 'plan' && config.command !== 'rollback') return
+  if (config.command === 'destroy' || config.command === 'smoke-test') return
   const opts = { waitTimeoutMs: config.waitTimeoutMs }
   let result
   try {
@@ -149,5 +150,6 @@ async function deployOrPlan(config: Config, port: AzurePort): Promise<void> {
   if (result.revision) core.setOutput('revision', result.revision)
   if (result.previousRevision) core.setOutput('previous-revision', result.previousRevision)
   core.setOutput('migrated', String(result.migrated))
+  if (result.storageKey) core.setOutput('active-key', result.storageKey.active)
   await writeSummary(deploySummary(result))
 }

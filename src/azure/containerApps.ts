@@ -323,6 +323,21 @@ export async function patchConfiguration(
 }
 
 /** Moves traffic (and records tags, e.g. the previous revision): a merge patch of just that. */
+/** PATCH of the app's tags alone (tags replace the old set as a whole). */
+export async function patchTags(
+  clients: AzureClients,
+  address: ResourceAddress,
+  tags: Record<string, string>
+): Promise<void> {
+  await clients.containerApps.containerApps.update(
+    address.resourceGroup,
+    address.name,
+    // Not part of this patch: the serializer drops what is undefined.
+    { location: undefined as unknown as string, tags: tagsForArm(tags) },
+    lro(clients.pollIntervalMs)
+  )
+}
+
 export async function patchTraffic(
   clients: AzureClients,
   address: ResourceAddress,

@@ -3,6 +3,7 @@
  * operations, every call wrapped in the action-level retry (`withRetry`), which adds to the SDK
  * pipeline's own retries only what the pipeline does not retry.
  */
+import { lockBlob, probeKey } from './blobData.js'
 import type { TokenCredential } from '@azure/identity'
 import type { ResourceKind } from '../stack/specs.js'
 import { blobContainerHandler } from './blobContainers.js'
@@ -13,6 +14,7 @@ import {
   getRevision,
   listRevisions,
   patchConfiguration,
+  patchTags,
   patchTraffic,
   revisionLogs,
   setRevisionActive
@@ -123,9 +125,33 @@ export function createAzurePortFromClients(clients: AzureClients, retry: RetryPo
     job: wrap(jobHandler(clients))
   }
 
+  // The blob endpoint of an account never changes: read once per run.
+  const endpoints = new Map<string, Promise<string>>()
+  const blobEndpoint = (a: ResourceAddress): Promise<string> => {
+    const id = `${a.resourceGroup}/${a.name}`.toLowerCase()
+    if (!endpoints.has(id)) {
+      const read = handlers.storageAccount.get(a).then((account) => {
+        if (!account?.outputs.blobEndpoint)
+          throw new Error(`storage account ${a.name} has no blob endpoint (does it exist?)`)
+        return account.outputs.blobEndpoint
+      })
+      read.catch(() => endpoints.delete(id))
+      endpoints.set(id, read)
+    }
+    return endpoints.get(id)!
+  }
+
   return {
     subscriptionId: clients.subscriptionId,
     handlers,
+    probeStorageKey: async (a, key) => probeKey(await blobEndpoint(a), a.name, key),
+    lockBlob: async (a, keys) =>
+      lockBlob(
+        await blobEndpoint(a),
+        a.name,
+        () => run(label('storageAccount', 'listKeys', a), () => listKeys(clients, a)),
+        keys
+      ),
     getWorkspaceSharedKey: (a) => run(label('logAnalytics', 'sharedKeys', a), () => getSharedKey(clients, a)),
     listStorageKeys: (a) => run(label('storageAccount', 'listKeys', a), () => listKeys(clients, a)),
     regenerateStorageKey: (a, keyName) =>
@@ -141,6 +167,7 @@ export function createAzurePortFromClients(clients: AzureClients, retry: RetryPo
       run(label('containerApp', 'patch configuration', a), () => patchConfiguration(clients, a, spec)),
     patchAppTraffic: (a, traffic, tags) =>
       run(label('containerApp', 'patch traffic', a), () => patchTraffic(clients, a, traffic, tags)),
+    patchAppTags: (a, tags) => run(label('containerApp', 'patch tags', a), () => patchTags(clients, a, tags)),
     activateRevision: (a, revisionName) =>
       run(label('containerApp', `activateRevision ${revisionName}`, a), () =>
         setRevisionActive(clients, a, revisionName, true)

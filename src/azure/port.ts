@@ -4,6 +4,7 @@
  * above this layer imports an SDK.
  */
 import type { ContainerSpec, ResourceKind, SpecByKind, Tags } from '../stack/specs.js'
+import type { LockBlob } from './blobData.js'
 
 /** Where a resource lives. `parent` names the parent of a child resource (zone, account, server). */
 export interface ResourceAddress {
@@ -117,6 +118,10 @@ export interface AzurePort {
   /** POST .../listKeys (a read). */
   listStorageKeys(address: ResourceAddress): Promise<StorageKeys>
   regenerateStorageKey(address: ResourceAddress, keyName: 'key1' | 'key2'): Promise<StorageKeys>
+  /** Whether the account's blob service accepts this key yet: `accepted`, or the refusal. */
+  probeStorageKey(account: ResourceAddress, key: string): Promise<string>
+  /** The stack's lock blob in the account, reached with the account's keys (read again on a 403). */
+  lockBlob(account: ResourceAddress, keys: StorageKeys): Promise<LockBlob>
   /** PATCH of the admin password only: the recovery path when the password is no longer known. */
   setPostgresPassword(address: ResourceAddress, password: string): Promise<void>
   getRevision(app: ResourceAddress, revisionName: string): Promise<RevisionState>
@@ -129,6 +134,8 @@ export interface AzurePort {
     traffic: { revisionName: string; weight: number }[],
     tags: Tags
   ): Promise<void>
+  /** PATCH of the app's tags only. */
+  patchAppTags(app: ResourceAddress, tags: Tags): Promise<void>
   activateRevision(app: ResourceAddress, revisionName: string): Promise<void>
   deactivateRevision(app: ResourceAddress, revisionName: string): Promise<void>
   /** The last lines of the revision's newest replica, as `az containerapp logs show` reads them. */

@@ -4,15 +4,35 @@
  * run — inputs, changes Azure cannot make in place, a downgrade across a schema change — refuses
  * it before the first write.
  */
-import type { AzurePort } from '../azure/port.js'
+import type { AzurePort, ResourceAddress } from '../azure/port.js'
+import type { Facts } from '../stack/facts.js'
+import type { ActualState, StackKey } from '../stack/graph.js'
+import {
+  KEY_ROTATED_TAG,
+  KEY_TO_RETIRE_TAG,
+  keyHeldBy,
+  planRotation,
+  type KeyName,
+  type KeyState,
+  type RotationPlan
+} from '../stack/storageKeys.js'
+import { acquireStackLock, type HeldLock } from './stackLock.js'
 import { InputError } from '../config/errors.js'
-import type { DeployConfig } from '../config/inputs.js'
+import type { DeployConfig, StackCommand } from '../config/inputs.js'
 import type { TimelineEntry } from '../engine/dag.js'
 import { blockers, countChanges, plan, type PlanEntry } from '../engine/plan.js'
 import { desiredState, type DesiredResource } from '../stack/desired.js'
 import { stackAddresses } from '../stack/graph.js'
 import { immutableChanges } from '../stack/replacements.js'
-import { describeAppPlan, planApp, planSteps, type AppPlan, type Step, type StepKey } from '../stack/steps.js'
+import {
+  describeAppPlan,
+  planApp,
+  planSteps,
+  servingRevision,
+  type AppPlan,
+  type Step,
+  type StepKey
+} from '../stack/steps.js'
 import { executeSteps } from './execute.js'
 import type { Log } from './log.js'
 import { checkProviders, registerProviders, unavailableIn, type ProviderStatus } from './providers.js'
@@ -21,7 +41,7 @@ import type { RolloutRecord } from './rollout.js'
 import { gatherFacts, readSettledState } from './state.js'
 
 export interface DeployResult {
-  command: 'deploy' | 'plan' | 'rollback'
+  command: StackCommand
   providers: ProviderStatus[]
   entries: PlanEntry[]
   steps: Step[]
@@ -37,6 +57,9 @@ export interface DeployResult {
   previousRevision?: string
   migrated: boolean
   record?: RolloutRecord
+  /** The key the serving revision holds after the run, and when the last rotation finished. */
+  storageKey?: { active: KeyName; rotatedAt?: string }
+  rotation?: RotationPlan
   durationMs: number
 }
 
@@ -73,11 +96,9 @@ export async function deploy(
   log: Log,
   opts: DeployOptions
 ): Promise<DeployResult> {
-  const now = opts.now ?? Date.now
-  const started = now()
+  const started = (opts.now ?? Date.now)()
   const pollMs = config.azure.pollIntervalMs
-  const apply = config.command === 'deploy'
-  const addresses = stackAddresses(config.names)
+  const apply = config.command !== 'plan'
 
   const providers = await checkProviders(port, { register: false, pollMs, timeoutMs: opts.waitTimeoutMs })
   const unavailable = unavailableIn(config.location, providers)
@@ -90,8 +111,48 @@ export async function deploy(
       }
     ])
   }
+  if (!apply) return planStack(config, port, log, opts, { started, providers })
+
+  const missing = providers.filter((p) => p.action === 'register')
+  if (missing.length > 0) {
+    for (const p of missing) log.info(`Resource provider ${p.namespace} is not registered: registering it`)
+    const registered = await registerProviders(port, missing, { pollMs, timeoutMs: opts.waitTimeoutMs })
+    for (const p of registered) log.info(`Resource provider ${p.namespace}: registered now`)
+    providers.splice(
+      0,
+      providers.length,
+      ...providers.map((p) => registered.find((r) => r.namespace === p.namespace) ?? p)
+    )
+  }
+  const lock = await lockStack(config, port, log)
+  try {
+    // Read after the lock: what another run changed while this one waited is part of the plan.
+    return await planStack(config, port, log, opts, { started, providers, lock })
+  } finally {
+    await lock.release()
+  }
+}
+
+async function planStack(
+  config: DeployConfig,
+  port: AzurePort,
+  log: Log,
+  opts: DeployOptions,
+  run: { started: number; providers: ProviderStatus[]; lock?: HeldLock }
+): Promise<DeployResult> {
+  const now = opts.now ?? Date.now
+  const { started, providers } = run
+  const pollMs = config.azure.pollIntervalMs
+  const apply = config.command !== 'plan'
+  const addresses = stackAddresses(config.names)
   const actual = await readSettledState(port, addresses, log, { pollMs, timeoutMs: opts.waitTimeoutMs })
   const facts = await gatherFacts(port, addresses, actual, log)
+  const rotation = config.command === 'rotate-keys' ? planKeyRotation(config, actual, facts) : undefined
+  if (rotation) {
+    log.info(`Key rotation: ${rotation.description}`)
+    if (rotation.regenerate) delete facts.storageKey
+    else if (rotation.switchTo) facts.storageKey = facts.storageKeys![rotation.switchTo]
+  }
   const desired = desiredState(config, facts)
   if (config.resourceGroupGiven && actual.resourceGroup) {
     // A resource group the user brought is used as it is, never retagged or moved.
@@ -105,11 +166,22 @@ export async function deploy(
     configChanges: resourceEntries.find((e) => e.key === 'containerApp')?.changes ?? [],
     version: config.image.version,
     run: config.run,
-    allowDowngrade: config.allowDowngrade
+    allowDowngrade: config.allowDowngrade,
+    ...(rotation ? { rotation } : {})
   })
   const entries = withRollout(resourceEntries, app)
-  const steps = planSteps({ entries, desired, observedApp: actual.containerApp, app })
-  const blocked = [...blockers(entries), ...(app.refusal ? [app.refusal] : [])]
+  const steps = planSteps({
+    entries,
+    desired,
+    observedApp: actual.containerApp,
+    app,
+    ...(rotation ? { rotation } : {})
+  })
+  const blocked = [
+    ...blockers(entries),
+    ...(app.refusal ? [app.refusal] : []),
+    ...(rotation ? rotationOnly(resourceEntries, app) : [])
+  ]
   const base = {
     command: config.command,
     providers,
@@ -120,7 +192,8 @@ export async function deploy(
     blocked,
     resourceGroup: config.names.resourceGroup,
     appName: config.names.containerApp,
-    migrated: false
+    migrated: false,
+    ...(rotation ? { rotation } : {})
   }
   const serving = app.serving
   if (!apply) {
@@ -136,21 +209,14 @@ export async function deploy(
   }
   if (blocked.length > 0) throw new ReplaceRequiredError(blocked)
 
-  const missing = providers.filter((p) => p.action === 'register')
-  if (missing.length > 0) {
-    for (const p of missing) log.info(`Resource provider ${p.namespace} is not registered: registering it`)
-    const registered = await registerProviders(port, missing, { pollMs, timeoutMs: opts.waitTimeoutMs })
-    for (const p of registered) log.info(`Resource provider ${p.namespace}: registered now`)
-    base.providers = providers.map((p) => registered.find((r) => r.namespace === p.namespace) ?? p)
-  }
-
   const { timeline, record } = await executeSteps(steps, {
     config,
     port,
     log,
     addresses,
     facts: { ...facts },
-    timeoutMs: opts.waitTimeoutMs
+    timeoutMs: opts.waitTimeoutMs,
+    ...(run.lock ? { beforeStep: () => run.lock!.assertHeld() } : {})
   })
   // Without a new revision, the one that serves must still be running: say so, or fail.
   const revision = record.revision ?? serving?.name
@@ -159,8 +225,25 @@ export async function deploy(
     await waitForRevision(port, addresses.containerApp, revision, { pollMs, timeoutMs: opts.waitTimeoutMs })
   const observed = await port.handlers.containerApp.get(addresses.containerApp)
   log.info(`Revision ${revision} serves at https://${observed?.outputs.fqdn ?? ''}`)
+  const storageKey = await liveKey(port, addresses, revision, log)
+  if (storageKey) {
+    const rotatedAt = record.keyRotatedAt ?? observed?.spec.tags[KEY_ROTATED_TAG]
+    log.info(
+      `Storage key in use: ${storageKey} (revision ${revision})${rotatedAt ? `; last rotated ${rotatedAt}` : ''}`
+    )
+  }
   return {
     ...base,
+    ...(storageKey
+      ? {
+          storageKey: {
+            active: storageKey,
+            ...(record.keyRotatedAt || observed?.spec.tags[KEY_ROTATED_TAG]
+              ? { rotatedAt: record.keyRotatedAt ?? observed!.spec.tags[KEY_ROTATED_TAG]! }
+              : {})
+          }
+        }
+      : {}),
     timeline,
     record,
     trackingUri: `https://${observed?.outputs.fqdn ?? ''}`,
@@ -169,4 +252,101 @@ export async function deploy(
     migrated: record.migrated,
     durationMs: now() - started
   }
+}
+
+/** What `rotate-keys` does next, from the stack as Azure holds it; refused when there is no stack. */
+function planKeyRotation(config: DeployConfig, actual: ActualState, facts: Facts): RotationPlan {
+  if (!actual.containerApp || !facts.storageKeys) {
+    throw new Error(
+      `Stack ${config.stackName} is not deployed (no container app ${config.names.containerApp} or storage account ` +
+        `${config.names.storageAccount}): there is no key to rotate. Run deploy first.`
+    )
+  }
+  const serving = servingRevision(facts.revisions ?? [])
+  const toRetire = facts.appStateTags?.[KEY_TO_RETIRE_TAG]
+  const plan = planRotation({
+    keys: facts.storageKeys,
+    ...(facts.appStorageSecret !== undefined ? { appSecret: facts.appStorageSecret } : {}),
+    ...(serving ? { live: keyHeldBy(facts.storageKeys, serving.container) } : {}),
+    ...(toRetire === 'key1' || toRetire === 'key2' ? { toRetire } : {})
+  } as KeyState)
+  if (plan.refusal) throw new Error(`rotate-keys refused: ${plan.refusal}`)
+  return plan
+}
+
+/** The key the serving revision holds now (read back, after the run). */
+async function liveKey(
+  port: AzurePort,
+  addresses: Record<StackKey, ResourceAddress>,
+  revision: string,
+  log: Log
+): Promise<KeyName | undefined> {
+  const [keys, state] = await Promise.all([
+    port.listStorageKeys(addresses.storageAccount),
+    port.getRevision(addresses.containerApp, revision)
+  ])
+  log.mask(keys.key1)
+  log.mask(keys.key2)
+  return keyHeldBy(keys, state.container)
+}
+
+/**
+ * Takes the stack's lock. On a cold stack the resource group and storage account are created
+ * first (exactly as the plan will want them), since the lock lives in the account: two first
+ * deploys then queue on the lock instead of each generating a database password.
+ */
+export async function lockStack(config: DeployConfig, port: AzurePort, log: Log): Promise<HeldLock> {
+  const addresses = stackAddresses(config.names)
+  const [group, account] = await Promise.all([
+    port.handlers.resourceGroup.get(addresses.resourceGroup),
+    port.handlers.storageAccount.get(addresses.storageAccount)
+  ])
+  if (!account) {
+    if (config.command !== 'deploy') {
+      throw new Error(
+        `Stack ${config.stackName} is not deployed (no storage account ${config.names.storageAccount} in ` +
+          `${config.names.resourceGroup}): there is nothing to ${config.command === 'rollback' ? 'roll back' : 'rotate'}.`
+      )
+    }
+    const desired = desiredState(config, { postgresPasswordIsNew: true, postgresServerExists: false })
+    const spec = <K extends 'resourceGroup' | 'storageAccount'>(key: K) =>
+      (desired.find((d) => d.key === key) as DesiredResource<K>).spec
+    log.info(`Creating the storage account ${config.names.storageAccount} first: it holds the stack's lock`)
+    if (!group) await port.handlers.resourceGroup.put(addresses.resourceGroup, spec('resourceGroup'))
+    await port.handlers.storageAccount.put(addresses.storageAccount, spec('storageAccount'))
+  }
+  const keys = await port.listStorageKeys(addresses.storageAccount)
+  log.mask(keys.key1)
+  log.mask(keys.key2)
+  return acquireStackLock(port, addresses.storageAccount, keys, {
+    stack: config.stackName,
+    holder: { holder: config.holder, command: config.command, since: new Date().toISOString() },
+    timeoutMs: config.lockTimeoutMs,
+    pollMs: Math.max(config.azure.pollIntervalMs, 1000),
+    log
+  })
+}
+
+/**
+ * rotate-keys changes the storage key and nothing else: inputs that differ from the stack would
+ * otherwise ride along unreviewed (a scheduled rotation bumping MLflow). They are refused, before
+ * any write, with what differs.
+ */
+function rotationOnly(entries: readonly PlanEntry[], app: AppPlan): string[] {
+  const other = entries.filter((e) => e.action !== 'noop' && e.key !== 'containerApp')
+  const appChanges = [
+    ...(entries.find((e) => e.key === 'containerApp')?.changes ?? []).filter(
+      (c) => !c.path.startsWith('secrets')
+    ),
+    ...app.templateChanges
+  ]
+  if (other.length === 0 && appChanges.length === 0) return []
+  const what = [
+    ...other.map((e) => `${e.key} ${e.name} (${e.action})`),
+    ...appChanges.map((c) => `containerApp ${c.path}`)
+  ]
+  return [
+    `rotate-keys changes only the storage key, but the inputs also differ from the stack: ${what.join(', ')}. ` +
+      'Give rotate-keys the same inputs as the deploy that made the stack, or run deploy first.'
+  ]
 }

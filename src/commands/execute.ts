@@ -37,6 +37,7 @@ export async function executeSteps(
       for (const change of step.entry.changes) lines.push(`change: ${formatChange(change)}`)
       if (step.entry.note) lines.push(`note: ${step.entry.note}`)
     }
+    ctx.beforeStep?.()
     const title = stepTitle(step)
     const t0 = Date.now()
     try {

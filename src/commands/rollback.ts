@@ -7,7 +7,8 @@ import type { AzurePort } from '../azure/port.js'
 import type { DeployConfig } from '../config/inputs.js'
 import { stackAddresses } from '../stack/graph.js'
 import { planRollback, PREVIOUS_REVISION_TAG } from '../stack/steps.js'
-import type { DeployResult } from './deploy.js'
+import { lockStack, type DeployResult } from './deploy.js'
+import type { HeldLock } from './stackLock.js'
 import { executeSteps } from './execute.js'
 import type { Log } from './log.js'
 
@@ -16,6 +17,21 @@ export async function rollback(
   port: AzurePort,
   log: Log,
   opts: { waitTimeoutMs: number }
+): Promise<DeployResult> {
+  const lock = await lockStack(config, port, log)
+  try {
+    return await rollbackLocked(config, port, log, opts, lock)
+  } finally {
+    await lock.release()
+  }
+}
+
+async function rollbackLocked(
+  config: DeployConfig,
+  port: AzurePort,
+  log: Log,
+  opts: { waitTimeoutMs: number },
+  lock: HeldLock
 ): Promise<DeployResult> {
   const started = Date.now()
   const addresses = stackAddresses(config.names)
@@ -47,7 +63,8 @@ export async function rollback(
     log,
     addresses,
     facts: { postgresPasswordIsNew: false, postgresServerExists: true },
-    timeoutMs: opts.waitTimeoutMs
+    timeoutMs: opts.waitTimeoutMs,
+    beforeStep: () => lock.assertHeld()
   })
   return {
     command: 'rollback',

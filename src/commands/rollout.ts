@@ -13,7 +13,8 @@ import { MlflowHttp } from '../smoke/http.js'
 import type { AnyDesired } from '../stack/desired.js'
 import { hasUnknown, resolveFacts, type Facts } from '../stack/facts.js'
 import type { StackKey } from '../stack/graph.js'
-import { secretsDigest, tagOf, withSecretsDigest } from '../stack/rollout.js'
+import { tagOf, withRolloutMarkers } from '../stack/rollout.js'
+import { KEY_ROTATED_TAG, type KeyName } from '../stack/storageKeys.js'
 import type { Step } from '../stack/steps.js'
 import type { ResourceKind } from '../stack/specs.js'
 import { pollUntil } from '../util/poll.js'
@@ -35,6 +36,9 @@ export interface RolloutRecord {
   restorePoint?: { earliest?: string; latest: string }
   /** Step key → what happened, for the summary. */
   details: Partial<Record<string, string>>
+  /** Keys this run regenerated, in order, and when the rotation finished. */
+  regeneratedKeys?: KeyName[]
+  keyRotatedAt?: string
 }
 
 export interface StepContext {
@@ -46,6 +50,8 @@ export interface StepContext {
   facts: Facts
   timeoutMs: number
   record: RolloutRecord
+  /** Called before each step starts: throws when the run must not make another change. */
+  beforeStep?: () => void
 }
 
 export class StepFailedError extends Error {
@@ -147,10 +153,7 @@ async function runCreateRevision(
   step: Extract<Step, { kind: 'createRevision' }>
 ): Promise<string[]> {
   const planned = resolved(ctx, 'containerApp', step.app)
-  const spec = {
-    ...planned,
-    container: withSecretsDigest(planned.container, secretsDigest(planned.container, planned.secrets))
-  }
+  const spec = { ...planned, container: withRolloutMarkers(planned.container, planned.secrets) }
   const observed = await ctx.port.handlers.containerApp.put(ctx.addresses.containerApp, spec)
   ctx.record.revision = step.revision
   return [
@@ -182,6 +185,46 @@ async function gateFailure(
       ` Last log lines:${indent(lines) || ' (none)'}`
   )
 }
+
+/**
+ * Writes a small artifact through the revision and reads it back: the revision's storage key (or
+ * identity) works for blob storage. A new key or role assignment can take a while to be accepted
+ * everywhere, so failures are retried until the deadline; the last one is the reason given.
+ */
+async function artifactRoundTrip(
+  http: MlflowHttp,
+  revision: string,
+  ctx: StepContext
+): Promise<string | undefined> {
+  const path = `/api/2.0/mlflow-artifacts/artifacts/mlflow-azure-action/gate/${revision}.txt`
+  const payload = new TextEncoder().encode(`health gate of ${revision} at ${new Date().toISOString()}\n`)
+  try {
+    await pollUntil(
+      async () => {
+        const put = await http.request('PUT', path, undefined, { raw: payload })
+        if (put.status !== 200)
+          return { done: false, status: `artifact upload answered ${put.status}: ${put.text.slice(0, 200)}` }
+        const got = await http.request('GET', path)
+        if (got.status !== 200 || Buffer.compare(Buffer.from(got.bytes), Buffer.from(payload)) !== 0)
+          return { done: false, status: `artifact download answered ${got.status} with different bytes` }
+        return { done: true, value: undefined }
+      },
+      {
+        intervalMs: Math.max(ctx.config.azure.pollIntervalMs, 200),
+        timeoutMs: Math.min(ctx.timeoutMs, GATE_ARTIFACT_TIMEOUT_MS),
+        what: `an artifact write and read through revision ${revision} (check the storage key or identity)`
+      }
+    )
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error)
+  }
+  // Best effort: the gate's file is not worth failing a rollout over.
+  await http.request('DELETE', path).catch(() => undefined)
+  return undefined
+}
+
+/** How long the gate retries the artifact check (key and role propagation take up to minutes). */
+export const GATE_ARTIFACT_TIMEOUT_MS = 300_000
 
 async function runGate(
   ctx: StepContext,
@@ -243,12 +286,64 @@ async function runGate(
     if (version !== undefined && version !== expected) {
       return gateFailure(ctx, step.revision, `/version reports ${version}, not ${expected}`, takeOut)
     }
+    const lines = [`https://${revision.fqdn}/health answers 200${version ? `; /version is ${version}` : ''}`]
+    // OIDC needs a browser sign-in this runner cannot do: there the health answers are the gate.
+    if (ctx.config.auth.mode !== 'oidc') {
+      const artifact = await artifactRoundTrip(http, step.revision, ctx)
+      if (artifact) return gateFailure(ctx, step.revision, artifact, takeOut)
+      lines.push('an artifact written through it reads back the same (blob storage works with its key)')
+    }
     ctx.record.details['gate'] =
-      `https://${revision.fqdn}: /health 200${version ? `, /version ${version}` : ''}`
-    return [`https://${revision.fqdn}/health answers 200${version ? `; /version is ${version}` : ''}`]
+      `https://${revision.fqdn}: /health 200${version ? `, /version ${version}` : ''}` +
+      (ctx.config.auth.mode !== 'oidc' ? ', artifact write and read' : '')
+    return lines
   } catch (error) {
     return gateFailure(ctx, step.revision, error instanceof Error ? error.message : String(error), takeOut)
   }
+}
+
+/** A regenerated key may be refused for a while; this waits until the blob service accepts it. */
+async function waitForKey(ctx: StepContext, name: KeyName, value: string): Promise<number> {
+  const t0 = Date.now()
+  await pollUntil(
+    async () => {
+      const answer = await ctx.port.probeStorageKey(ctx.addresses.storageAccount, value)
+      return answer === 'accepted' ? { done: true, value: undefined } : { done: false, status: answer }
+    },
+    {
+      intervalMs: Math.max(ctx.config.azure.pollIntervalMs, 200),
+      timeoutMs: ctx.timeoutMs,
+      what: `the blob service to accept the regenerated ${name}`
+    }
+  )
+  return Date.now() - t0
+}
+
+async function runRegenerateKey(
+  ctx: StepContext,
+  step: Extract<Step, { kind: 'regenerateKey' }>
+): Promise<string[]> {
+  const keys = await ctx.port.regenerateStorageKey(ctx.addresses.storageAccount, step.keyName)
+  ctx.log.mask(keys.key1)
+  ctx.log.mask(keys.key2)
+  ctx.record.regeneratedKeys = [...(ctx.record.regeneratedKeys ?? []), step.keyName]
+  const waited = await waitForKey(ctx, step.keyName, keys[step.keyName])
+  ctx.facts.storageKeys = keys
+  ctx.facts.storageKey = keys[step.keyName]
+  ctx.record.details['regenerateKey'] = `${step.keyName} regenerated; accepted after ${formatSeconds(waited)}`
+  return [`${step.keyName} regenerated; the blob service accepted it after ${formatSeconds(waited)}`]
+}
+
+async function runRetireKey(ctx: StepContext, step: Extract<Step, { kind: 'retireKey' }>): Promise<string[]> {
+  const keys = await ctx.port.regenerateStorageKey(ctx.addresses.storageAccount, step.keyName)
+  ctx.log.mask(keys.key1)
+  ctx.log.mask(keys.key2)
+  ctx.record.regeneratedKeys = [...(ctx.record.regeneratedKeys ?? []), step.keyName]
+  const at = new Date().toISOString()
+  await ctx.port.patchAppTags(ctx.addresses.containerApp, { ...step.tags, [KEY_ROTATED_TAG]: at })
+  ctx.record.keyRotatedAt = at
+  ctx.record.details['retireKey'] = `${step.keyName} regenerated: its old value no longer works`
+  return [`${step.keyName} regenerated: the value the previous revision held no longer works`]
 }
 
 export async function runStep(ctx: StepContext, step: Step, hasFallback: boolean): Promise<string[]> {
@@ -278,6 +373,10 @@ export async function runStep(ctx: StepContext, step: Step, hasFallback: boolean
       await ctx.port.deactivateRevision(app, step.revision)
       ctx.record.details['deactivate'] = step.revision
       return [`revision ${step.revision} deactivated`]
+    case 'regenerateKey':
+      return runRegenerateKey(ctx, step)
+    case 'retireKey':
+      return runRetireKey(ctx, step)
   }
 }
 
@@ -299,6 +398,10 @@ export function stepTitle(step: Step): string {
       return `traffic → ${step.revision}`
     case 'deactivate':
       return `deactivate ${step.revision}`
+    case 'regenerateKey':
+      return `regenerate ${step.keyName}`
+    case 'retireKey':
+      return `retire ${step.keyName}`
   }
 }
 

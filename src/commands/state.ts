@@ -5,7 +5,8 @@
 import { randomBytes } from 'node:crypto'
 import type { AzurePort, Observed, ResourceAddress } from '../azure/port.js'
 import type { Facts } from '../stack/facts.js'
-import { PREVIOUS_REVISION_TAG } from '../stack/steps.js'
+import { APP_STATE_TAGS } from '../stack/steps.js'
+import { keyForDeploy } from '../stack/storageKeys.js'
 import { STACK, STACK_KEYS, type ActualState, type StackKey } from '../stack/graph.js'
 import {
   SECRET_ADMIN_PASSWORD,
@@ -118,9 +119,8 @@ export async function gatherFacts(
     log.mask(keys.key2)
   }
 
-  // Keep whichever key the app already uses, so a deploy never undoes a rotation in progress.
   const appKey = secretValue(app, SECRET_STORAGE_KEY)
-  const storageKey = keys && (appKey === keys.key1 || appKey === keys.key2 ? appKey : keys.key1)
+  const storageKey = keys && keys[keyForDeploy(keys, appKey)]
 
   // The job holds the same URI: a run cut off after the job but before the app still finds it.
   const uri = secretValue(app, SECRET_BACKEND_STORE_URI) ?? secretValue(job, SECRET_BACKEND_STORE_URI)
@@ -148,9 +148,11 @@ export async function gatherFacts(
     postgresPasswordIsNew: known === undefined,
     postgresServerExists: actual.postgresServer !== undefined,
     revisions: [...revisions].sort((a, b) => a.createdTime.localeCompare(b.createdTime)),
-    ...(app?.spec.tags[PREVIOUS_REVISION_TAG]
-      ? { previousRevision: app.spec.tags[PREVIOUS_REVISION_TAG] }
-      : {})
+    ...(keys ? { storageKeys: keys } : {}),
+    ...(appKey !== undefined ? { appStorageSecret: appKey } : {}),
+    appStateTags: Object.fromEntries(
+      APP_STATE_TAGS.flatMap((t) => (app?.spec.tags[t] ? [[t, app.spec.tags[t]]] : []))
+    )
   }
 }
 
@@ -173,11 +175,11 @@ export async function factsFromApplied(
       }
     }
     case 'storageAccount': {
-      if (facts.storageKey) return {}
+      if (facts.storageKeys) return {}
       const keys = await port.listStorageKeys(address)
       log.mask(keys.key1)
       log.mask(keys.key2)
-      return { storageKey: keys.key1 }
+      return { storageKeys: keys, ...(facts.storageKey ? {} : { storageKey: keys.key1 }) }
     }
     case 'managedEnvironment':
       return { environmentDefaultDomain: (observed as Observed<'managedEnvironment'>).outputs.defaultDomain }

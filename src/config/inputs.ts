@@ -20,7 +20,7 @@ import type { RunIdentity } from '../stack/rollout.js'
 import { parseTags } from './tags.js'
 import { parseAllowedIps, parseAuth, type AuthSettings } from './auth.js'
 
-export const COMMANDS = ['deploy', 'plan', 'destroy', 'smoke-test', 'rollback'] as const
+export const COMMANDS = ['deploy', 'plan', 'destroy', 'smoke-test', 'rollback', 'rotate-keys'] as const
 export type Command = (typeof COMMANDS)[number]
 
 export const DEFAULT_ARM_ENDPOINT = 'https://management.azure.com'
@@ -41,6 +41,10 @@ interface CommonConfig {
   waitTimeoutMs: number
   /** This run (GitHub's run id and attempt): new revisions are named after it. */
   run: RunIdentity
+  /** How long a run that changes the stack waits for another one's lock. */
+  lockTimeoutMs: number
+  /** Who takes the stack's lock: this workflow run's URL (or the machine, run locally). */
+  holder: string
   /** True when the user named the resource group: the action then never deletes it. */
   resourceGroupGiven: boolean
   names: StackNames
@@ -70,9 +74,12 @@ export interface StackSettings {
   allowedIps: string[]
   /** Go ahead with a downgrade across a schema change (its migration is expected to fail). */
   allowDowngrade: boolean
+  /** How MLflow authenticates to blob storage. */
+  storageAuth: 'access-key'
 }
 
-export type DeployConfig = CommonConfig & StackSettings & { command: 'deploy' | 'plan' | 'rollback' }
+export type StackCommand = 'deploy' | 'plan' | 'rollback' | 'rotate-keys'
+export type DeployConfig = CommonConfig & StackSettings & { command: StackCommand }
 export type DestroyConfig = CommonConfig & { command: 'destroy' }
 export interface SmokeConfig {
   command: 'smoke-test'
@@ -105,6 +112,18 @@ export interface InputEnvironment {
   AZURE_SUBSCRIPTION_ID?: string
   GITHUB_RUN_ID?: string
   GITHUB_RUN_ATTEMPT?: string
+  GITHUB_SERVER_URL?: string
+  GITHUB_REPOSITORY?: string
+  HOSTNAME?: string
+}
+
+/** The run that holds a lock, as a person finds it: the workflow run's URL when there is one. */
+export function holderOf(env: InputEnvironment): string {
+  if (env.GITHUB_RUN_ID && env.GITHUB_REPOSITORY) {
+    const attempt = env.GITHUB_RUN_ATTEMPT ? `/attempts/${env.GITHUB_RUN_ATTEMPT}` : ''
+    return `${env.GITHUB_SERVER_URL ?? 'https://github.com'}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}${attempt}`
+  }
+  return `a local run on ${env.HOSTNAME ?? 'this machine'} (pid ${process.pid})`
 }
 
 export function parseInputs(read: InputReader, env: InputEnvironment = {}): Config {
@@ -147,6 +166,8 @@ export function parseInputs(read: InputReader, env: InputEnvironment = {}): Conf
     names,
     azure,
     waitTimeoutMs: f.integer('wait-timeout', 10, 7200, 1200) * 1000,
+    lockTimeoutMs: f.integer('lock-timeout', 0, 7200, 600) * 1000,
+    holder: holderOf(env),
     run: {
       ...(env.GITHUB_RUN_ID ? { runId: env.GITHUB_RUN_ID } : {}),
       ...(env.GITHUB_RUN_ATTEMPT ? { runAttempt: env.GITHUB_RUN_ATTEMPT } : {}),
@@ -282,7 +303,22 @@ function parseConnection(f: Fields, subscriptionId: string): AzureConnection {
   }
 }
 
-function parseStackSettings(f: Fields, command: 'deploy' | 'plan' | 'rollback'): StackSettings {
+const STORAGE_AUTH = ['access-key', 'managed-identity'] as const
+
+function parseStorageAuth(f: Fields): 'access-key' {
+  const mode = f.oneOf('storage-auth', STORAGE_AUTH, 'access-key')
+  if (mode === 'managed-identity') {
+    // Refused rather than ignored: the stack would silently keep using keys.
+    f.problem(
+      'storage-auth',
+      mode,
+      "is not available in this version of the action; use 'access-key' (the default), whose keys rotate-keys replaces without downtime"
+    )
+  }
+  return 'access-key'
+}
+
+function parseStackSettings(f: Fields, command: StackCommand): StackSettings {
   const location = f.required('location', 'is the Azure region, e.g. westeurope')
   if (location !== '' && !/^[a-z][a-z0-9]{2,39}$/.test(location)) {
     f.problem(
@@ -343,6 +379,7 @@ function parseStackSettings(f: Fields, command: 'deploy' | 'plan' | 'rollback'):
     logRetentionDays: f.integer('log-retention-days', 30, 730, 30),
     auth: parseAuth(f, ingress, command === 'plan' ? 'plan' : 'deploy'),
     allowedIps: parseAllowedIps(f),
-    allowDowngrade: f.boolean('allow-downgrade', false)
+    allowDowngrade: f.boolean('allow-downgrade', false),
+    storageAuth: parseStorageAuth(f)
   }
 }

@@ -57,7 +57,7 @@ export function timelineGantt(timeline: TimelineEntry<string>[]): string {
 }
 
 export function deploySummary(r: DeployResult): string {
-  const title = r.command === 'plan' ? 'MLflow stack plan' : 'MLflow stack deploy'
+  const title = `MLflow stack ${r.command}`
   const parts = [`## ${title}: \`${r.appName}\` in \`${r.resourceGroup}\``]
   const missing = r.providers.filter((p) => p.action !== 'registered')
   if (missing.length > 0) {
@@ -91,6 +91,13 @@ export function deploySummary(r: DeployResult): string {
     parts.push(
       `Tracking URI: ${r.trackingUri}${r.revision ? ` (revision \`${r.revision}\`` : ''}` +
         `${r.revision && r.previousRevision ? `, previous \`${r.previousRevision}\`` : ''}${r.revision ? ')' : ''}`
+    )
+  if (r.storageKey)
+    parts.push(
+      `Storage key in use: \`${r.storageKey.active}\`${r.revision ? ` (held by revision \`${r.revision}\`)` : ''}` +
+        (r.storageKey.rotatedAt
+          ? `; last rotated ${r.storageKey.rotatedAt}.`
+          : '; never rotated by the action.')
     )
   parts.push(`Took ${(r.durationMs / 1000).toFixed(1)} s.`)
   return parts.join('\n\n') + '\n'
@@ -135,7 +142,7 @@ function stepLabel(s: Step): string {
     case 'activate':
       return `activate \`${s.revision}\``
     case 'gate':
-      return `gate \`${s.revision}\`: running, /health, /version ${formatVersion(s.version)}`
+      return `gate \`${s.revision}\`: running, /health, /version ${formatVersion(s.version)}, artifact write and read`
     case 'shiftTraffic':
       return `traffic 100 % → \`${s.revision}\``
     case 'deactivate':
@@ -144,6 +151,10 @@ function stepLabel(s: Step): string {
       return 'configuration in place (no new revision)'
     case 'put':
       return `${s.key}`
+    case 'regenerateKey':
+      return `regenerate storage ${s.keyName}, wait until the blob service accepts it`
+    case 'retireKey':
+      return `regenerate storage ${s.keyName} (the key the old revision held stops working)`
   }
 }
 

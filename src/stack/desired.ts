@@ -15,7 +15,6 @@ import {
   MLFLOW_PORT
 } from './mlflowContainer.js'
 import type { ResourceKind, SpecByKind, Tags } from './specs.js'
-import { PREVIOUS_REVISION_TAG } from './steps.js'
 
 export interface DesiredResource<K extends ResourceKind = ResourceKind> {
   /** Unique within the stack. */
@@ -195,7 +194,7 @@ export function desiredState(config: DeployConfig, facts: Facts): AnyDesired[] {
       spec: {
         location,
         // The rollout keeps where `rollback` goes back to in a tag of the app; the plan keeps it.
-        tags: facts.previousRevision ? { ...tags, [PREVIOUS_REVISION_TAG]: facts.previousRevision } : tags,
+        tags: { ...tags, ...facts.appStateTags },
         environmentId: resourceId(sub, rg, `Microsoft.App/managedEnvironments/${n.managedEnvironment}`),
         activeRevisionsMode: 'Multiple',
         ingress: {

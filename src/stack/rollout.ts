@@ -6,7 +6,9 @@
  */
 import { createHash } from 'node:crypto'
 import { compareVersions, formatVersion, parseImageTag, type MlflowVersion } from '../config/image.js'
+import { SECRET_STORAGE_KEY } from './mlflowContainer.js'
 import type { ContainerSpec, SecretSpec } from './specs.js'
+import { keyFingerprint, STORAGE_KEY_FINGERPRINT_ENV } from './storageKeys.js'
 
 /**
  * The container carries a digest of the secret values it references, so a new value (a rotated
@@ -31,6 +33,23 @@ export function withSecretsDigest(container: ContainerSpec, digest: string): Con
     env: [
       ...container.env.filter((e) => e.name !== SECRETS_DIGEST_ENV),
       { name: SECRETS_DIGEST_ENV, value: digest }
+    ]
+  }
+}
+
+/**
+ * The template's markers, added when the revision is written (the values are known only then):
+ * the secrets digest and the fingerprint of the storage key it starts with.
+ */
+export function withRolloutMarkers(container: ContainerSpec, secrets: readonly SecretSpec[]): ContainerSpec {
+  const digested = withSecretsDigest(container, secretsDigest(container, secrets))
+  const key = secrets.find((s) => s.name === SECRET_STORAGE_KEY)?.value
+  if (key === undefined) return digested
+  return {
+    ...digested,
+    env: [
+      ...digested.env.filter((e) => e.name !== STORAGE_KEY_FINGERPRINT_ENV),
+      { name: STORAGE_KEY_FINGERPRINT_ENV, value: keyFingerprint(key) }
     ]
   }
 }

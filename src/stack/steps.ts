@@ -23,12 +23,31 @@ import {
   type RunIdentity,
   type SchemaStep
 } from './rollout.js'
-import type { ContainerAppSpec, TrafficWeight } from './specs.js'
+import type { ContainerAppSpec, ContainerSpec, TrafficWeight } from './specs.js'
+import {
+  KEY_ROTATED_TAG,
+  KEY_TO_RETIRE_TAG,
+  STORAGE_KEY_FINGERPRINT_ENV,
+  type KeyName,
+  type RotationPlan
+} from './storageKeys.js'
 
 /** The app tag naming the revision that served before the current one: where rollback goes. */
 export const PREVIOUS_REVISION_TAG = 'mlflow-previous-revision'
 
-export type RolloutKey = 'appConfig' | 'migrate' | 'revision' | 'activate' | 'gate' | 'traffic' | 'deactivate'
+/** The app tags that hold the action's own state; a deploy carries them over as they are. */
+export const APP_STATE_TAGS = [PREVIOUS_REVISION_TAG, KEY_TO_RETIRE_TAG, KEY_ROTATED_TAG] as const
+
+export type RolloutKey =
+  | 'appConfig'
+  | 'migrate'
+  | 'regenerateKey'
+  | 'revision'
+  | 'activate'
+  | 'gate'
+  | 'traffic'
+  | 'deactivate'
+  | 'retireKey'
 export type StepKey = StackKey | RolloutKey
 
 interface StepBase {
@@ -59,6 +78,16 @@ export type Step =
       tags: Record<string, string>
     })
   | (StepBase & { key: 'deactivate'; kind: 'deactivate'; revision: string })
+  /**
+   * A storage key made new before the app moves to it; the step waits until the data plane accepts
+   * the new value, and the revision after it starts with it.
+   */
+  | (StepBase & { key: 'regenerateKey'; kind: 'regenerateKey'; keyName: KeyName })
+  /**
+   * The key nothing serving holds any more, made new so its old value stops working; then the app's
+   * tags say the rotation is finished (`tags`, plus the moment, added when the step runs).
+   */
+  | (StepBase & { key: 'retireKey'; kind: 'retireKey'; keyName: KeyName; tags: Record<string, string> })
 
 export interface AppPlan {
   /** `create`: no app yet; `revision`: a new revision; `config`: in place; `none`: nothing. */
@@ -85,6 +114,16 @@ export function servingRevision(revisions: readonly RevisionState[]): RevisionSt
     .sort((a, b) => b.trafficWeight - a.trafficWeight || b.createdTime.localeCompare(a.createdTime))[0]
 }
 
+function omit(tags: Record<string, string>, name: string): Record<string, string> {
+  return Object.fromEntries(Object.entries(tags).filter(([k]) => k !== name))
+}
+
+/** The container as the plan compares it: without the markers the rollout adds when it runs. */
+function withoutMarkers(container: ContainerSpec): ContainerSpec {
+  const plain = withoutSecretsDigest(container)
+  return { ...plain, env: plain.env.filter((e) => e.name !== STORAGE_KEY_FINGERPRINT_ENV) }
+}
+
 export function planApp(opts: {
   desired: DesiredResource<'containerApp'>
   observed: Observed<'containerApp'> | undefined
@@ -93,6 +132,8 @@ export function planApp(opts: {
   version: MlflowVersion
   run: RunIdentity
   allowDowngrade: boolean
+  /** A key rotation in progress: the new revision's reason names the key it moves to. */
+  rotation?: RotationPlan
 }): AppPlan {
   const { desired, observed, version } = opts
   const spec = desired.spec
@@ -104,7 +145,7 @@ export function planApp(opts: {
     ? differences(
         { container: spec.container, minReplicas: spec.minReplicas, maxReplicas: spec.maxReplicas },
         {
-          container: withoutSecretsDigest(serving.container),
+          container: withoutMarkers(serving.container),
           minReplicas: serving.minReplicas,
           maxReplicas: serving.maxReplicas
         }
@@ -138,7 +179,10 @@ export function planApp(opts: {
     )
   const others = templateChanges.filter((c) => c.path !== 'container.image')
   if (others.length > 0) reasons.push(`template changed: ${others.map((c) => c.path).join(', ')}`)
-  if (secretsChanged) reasons.push('secret values changed')
+  if (secretsChanged)
+    reasons.push(
+      opts.rotation?.switchTo ? `storage key → ${opts.rotation.switchTo}` : 'secret values changed'
+    )
   const refusal = downgradeRefusal(servingVersion, version, opts.allowDowngrade)
   return {
     ...base,
@@ -185,8 +229,10 @@ export function planSteps(opts: {
   desired: readonly AnyDesired[]
   observedApp: Observed<'containerApp'> | undefined
   app: AppPlan
+  /** `rotate-keys`: the key steps around the rollout. */
+  rotation?: RotationPlan
 }): Step[] {
-  const { app } = opts
+  const { app, rotation } = opts
   const steps: Step[] = []
   const appDesired = opts.desired.find((d) => d.key === 'containerApp') as DesiredResource<'containerApp'>
   for (const entry of opts.entries) {
@@ -196,12 +242,55 @@ export function planSteps(opts: {
   }
   const appDeps: StepKey[] = [...STACK.containerApp.dependsOn]
   const spec = appDesired.spec
-  const tags = { ...spec.tags }
+  // A rotation writes its own marker; a deploy carries an unfinished one over.
+  const tags = rotation ? omit(spec.tags, KEY_TO_RETIRE_TAG) : { ...spec.tags }
+  if (rotation?.regenerate) {
+    steps.push({
+      key: 'regenerateKey',
+      kind: 'regenerateKey',
+      keyName: rotation.regenerate,
+      dependsOn: ['storageAccount']
+    })
+    appDeps.push('regenerateKey')
+  }
+  const newRevision = app.kind === 'create' || app.kind === 'revision'
+  if (rotation?.switchTo && !newRevision)
+    throw new Error(
+      'internal error: a key switch without a new revision would leave the server on the old key'
+    )
+  let retire: Step | undefined
+  if (rotation?.retire) {
+    // After the traffic move (whose tags say which key is left to retire), or alone when an earlier
+    // run moved the traffic and stopped before the regenerate.
+    const stable = omit(tags, PREVIOUS_REVISION_TAG)
+    const previous = newRevision && app.serving ? app.serving.name : spec.tags[PREVIOUS_REVISION_TAG]
+    retire = {
+      key: 'retireKey',
+      kind: 'retireKey',
+      keyName: rotation.retire,
+      tags: { ...stable, ...(previous ? { [PREVIOUS_REVISION_TAG]: previous } : {}) },
+      dependsOn: newRevision ? ['deactivate'] : []
+    }
+  }
+  steps.push(...rolloutSteps(app, appDesired, opts.observedApp, tags, appDeps, rotation))
+  return retire ? [...steps, retire] : steps
+}
+
+function rolloutSteps(
+  app: AppPlan,
+  appDesired: DesiredResource<'containerApp'>,
+  observedApp: Observed<'containerApp'> | undefined,
+  tags: Record<string, string>,
+  appDeps: StepKey[],
+  rotation: RotationPlan | undefined
+): Step[] {
+  const steps: Step[] = []
+  const spec = appDesired.spec
   if (app.kind === 'config') {
     steps.push({
       key: 'appConfig',
       kind: 'patchApp',
-      app: { ...spec, traffic: currentTraffic(opts.observedApp!, app.serving) },
+      app: { ...spec, traffic: currentTraffic(observedApp!, app.serving) },
       dependsOn: appDeps
     })
   }
@@ -240,7 +329,12 @@ export function planSteps(opts: {
     revision,
     from: serving.name,
     traffic: [{ revisionName: revision, weight: 100 }],
-    tags: { ...tags, [PREVIOUS_REVISION_TAG]: serving.name },
+    tags: {
+      ...tags,
+      [PREVIOUS_REVISION_TAG]: serving.name,
+      // Recorded with the move itself: a run cut off right after it still knows what to retire.
+      ...(rotation?.retire ? { [KEY_TO_RETIRE_TAG]: rotation.retire } : {})
+    },
     dependsOn: ['gate']
   })
   steps.push({ key: 'deactivate', kind: 'deactivate', revision: serving.name, dependsOn: ['traffic'] })

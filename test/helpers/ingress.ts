@@ -69,7 +69,13 @@ export async function whilePolling<T>(
   fqdn: string,
   path: string,
   work: () => Promise<T>,
-  opts: { auth?: { username: string; password: string }; maxRequests?: number; maxMs?: number } = {}
+  opts: {
+    auth?: { username: string; password: string }
+    maxRequests?: number
+    maxMs?: number
+    /** The n-th request, when it is not a GET of `path` (e.g. an artifact upload). */
+    request?: (n: number) => { method: string; path: string; body?: Buffer }
+  } = {}
 ): Promise<{ result: T; sent: number; failed: string[] }> {
   const info = await emulator.runtimeInfo()
   let done = false
@@ -80,7 +86,12 @@ export async function whilePolling<T>(
     while (!done && Date.now() < deadline && sent < (opts.maxRequests ?? 50_000)) {
       sent++
       try {
-        const r = await send(emulator, info.ingress, fqdn, path, opts.auth ? { auth: opts.auth } : {})
+        const q = opts.request?.(sent) ?? { method: 'GET', path }
+        const r = await send(emulator, info.ingress, fqdn, q.path, {
+          method: q.method,
+          ...(q.body ? { body: q.body, headers: { 'content-type': 'application/octet-stream' } } : {}),
+          ...(opts.auth ? { auth: opts.auth } : {})
+        })
         if (r.status !== 200) failed.push(`${r.status} ${r.text.slice(0, 120)}`)
       } catch (err) {
         failed.push(String(err))

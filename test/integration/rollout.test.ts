@@ -47,7 +47,9 @@ async function revisions(): Promise<{ name: string; active: boolean; weight: num
   return out
 }
 
-async function whilePolling<T>(work: () => Promise<T>): Promise<{ result: T; sent: number; failed: string[] }> {
+async function whilePolling<T>(
+  work: () => Promise<T>
+): Promise<{ result: T; sent: number; failed: string[] }> {
   const app = await c.aca.containerApps.get(names.resourceGroup, names.containerApp)
   return pollDuring(emulator, app.configuration!.ingress!.fqdn!, '/health', work, { maxMs: 300_000 })
 }

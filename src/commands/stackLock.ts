@@ -1,0 +1,103 @@
+/**
+ * The stack's lock: a lease on a blob in the stack's own storage account, so a deploy, a bump, a
+ * rollback and a key rotation of one stack never interleave, whichever workflow runs them. The
+ * lease is renewed while held, released on success and on failure, and expires by itself when the
+ * holder dies (Azure ends an unrenewed lease after its duration: 15–60 s, "Lease Blob" REST docs).
+ * A second run waits, bounded by `lock-timeout`, then fails naming the holder.
+ */
+import { randomUUID } from 'node:crypto'
+import type { LockBlob, LockHolder } from '../azure/blobData.js'
+import type { AzurePort, ResourceAddress, StorageKeys } from '../azure/port.js'
+import { pollUntil, PollTimeoutError } from '../util/poll.js'
+import { formatSeconds, type Log } from './log.js'
+
+/** Lease length: an abandoned lock frees itself within this; renewed at a third of it. */
+export const LEASE_SECONDS = 30
+
+export class LockTimeoutError extends Error {
+  constructor(
+    readonly stackName: string,
+    readonly heldBy: LockHolder | undefined,
+    waitedMs: number
+  ) {
+    super(
+      `Stack ${stackName} is locked by ${heldBy ? `${heldBy.holder} (command ${heldBy.command}, since ${heldBy.since})` : 'another run'}; ` +
+        `waited ${formatSeconds(waitedMs)} (lock-timeout). Runs that change a stack take turns; rerun once it has finished, ` +
+        `or raise lock-timeout. A run that died frees the lock within ${LEASE_SECONDS} s.`
+    )
+    this.name = 'LockTimeoutError'
+  }
+}
+
+export interface HeldLock {
+  /** Throws when the lease was lost (renewal failed): no further write may start. */
+  assertHeld(): void
+  release(): Promise<void>
+}
+
+export async function acquireStackLock(
+  port: AzurePort,
+  account: ResourceAddress,
+  keys: StorageKeys,
+  opts: { stack: string; holder: LockHolder; timeoutMs: number; pollMs: number; log: Log }
+): Promise<HeldLock> {
+  const blob: LockBlob = await port.lockBlob(account, keys)
+  await blob.ensure()
+  const leaseId = randomUUID()
+  const t0 = Date.now()
+  let last: LockHolder | undefined
+  let announced = false
+  try {
+    await pollUntil(
+      async () => {
+        const r = await blob.tryAcquire(leaseId, LEASE_SECONDS, opts.holder)
+        if (r.acquired) return { done: true, value: undefined }
+        last = r.heldBy
+        if (!announced) {
+          opts.log.info(
+            `Stack ${opts.stack} is locked by ${last ? `${last.holder} (command ${last.command}, since ${last.since})` : 'another run'}: waiting up to ${formatSeconds(opts.timeoutMs)}`
+          )
+          announced = true
+        }
+        return { done: false, status: 'locked' }
+      },
+      { intervalMs: opts.pollMs, timeoutMs: opts.timeoutMs, what: `the lock of stack ${opts.stack}` }
+    )
+  } catch (error) {
+    if (error instanceof PollTimeoutError) throw new LockTimeoutError(opts.stack, last, Date.now() - t0)
+    throw error
+  }
+  opts.log.info(
+    `Lock of stack ${opts.stack} taken${announced ? ` after ${formatSeconds(Date.now() - t0)}` : ''}`
+  )
+
+  let lost: unknown
+  let renewing: Promise<void> = Promise.resolve()
+  const timer = setInterval(
+    () => {
+      renewing = blob.renew(leaseId).catch((error: unknown) => {
+        lost ??= error
+      })
+    },
+    (LEASE_SECONDS * 1000) / 3
+  )
+  timer.unref()
+  return {
+    assertHeld() {
+      if (lost !== undefined)
+        throw new Error(
+          `The lock of stack ${opts.stack} was lost (its lease could not be renewed: ${String(lost)}); stopping before the next change. Rerun to continue.`
+        )
+    },
+    async release() {
+      clearInterval(timer)
+      await renewing
+      await blob.release(leaseId).catch((error: unknown) => {
+        // It expires on its own; say so rather than fail a run that did its work.
+        opts.log.warning(
+          `Could not release the lock of stack ${opts.stack} (${String(error)}); it expires within ${LEASE_SECONDS} s`
+        )
+      })
+    }
+  }
+}
