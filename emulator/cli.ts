@@ -3,10 +3,12 @@ import { resolve } from 'node:path'
 import { parseArgs as parseNodeArgs } from 'node:util'
 import type { EmulatorConfig, RuntimeKind } from './context.js'
 import { parseFaultSpec } from './faults.js'
+import { parsePropagation } from './propagation.js'
 
 export const USAGE =
   'usage: main.js --state DIR [--port N] [--time-scale X] [--faults SPEC] [--seed N] [--runtime standin|mlflow] ' +
-  '[--unregistered NS1,NS2] [--taken-names name1,name2] [--fail-operations kind=Code,...] [--crash-images img1,img2]'
+  '[--unregistered NS1,NS2] [--taken-names name1,name2] [--fail-operations kind=Code,...] [--crash-images img1,img2] ' +
+  '[--propagation storageKey=S,roleAssignment=S,principal=S]'
 
 const RUNTIMES: RuntimeKind[] = ['standin', 'mlflow']
 
@@ -20,7 +22,8 @@ const OPTIONS = {
   unregistered: { type: 'string' },
   'taken-names': { type: 'string' },
   'fail-operations': { type: 'string' },
-  'crash-images': { type: 'string' }
+  'crash-images': { type: 'string' },
+  propagation: { type: 'string' }
 } as const
 
 /**
@@ -79,6 +82,7 @@ export function parseArgs(argv: string[]): EmulatorConfig {
     unregistered: list('unregistered'),
     takenNames: list('taken-names'),
     crashImages: list('crash-images'),
-    failOperations: parseFailures(values['fail-operations'])
+    failOperations: parseFailures(values['fail-operations']),
+    propagation: parsePropagation(values.propagation)
   }
 }

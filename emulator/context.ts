@@ -6,6 +6,7 @@ import type { InFlightRequests } from './inflight.js'
 import type { JsonObject } from './json.js'
 import type { Latency } from './latency.js'
 import type { LroManager } from './lro.js'
+import type { Propagation, PropagationKind } from './propagation.js'
 import type { IdFactory } from './random.js'
 import type { RevisionRuntime } from './runtime/types.js'
 import type { Store } from './store.js'
@@ -25,6 +26,8 @@ export interface EmulatorConfig {
   crashImages: string[]
   /** Operation kind → error code every operation of that kind fails with (`--fail-operations`). */
   failOperations: Record<string, string>
+  /** Propagation whiles fixed by `--propagation` (realistic seconds, scaled); others are seeded draws. */
+  propagation: Partial<Record<PropagationKind, number>>
 }
 
 export interface ProviderCheck {
@@ -43,6 +46,8 @@ export interface EmulatorContext {
   readonly backends: Backends
   /** Requests the ingress is proxying, per revision id (drained before a revision stops). */
   readonly inFlight: InFlightRequests
+  /** Seeded propagation whiles (regenerated keys, role assignments, new principals). */
+  readonly propagation: Propagation
   now(): number
 }
 

@@ -5,6 +5,8 @@
  */
 import { appRoutes, domainOf, routeFor } from './appRoutes.js'
 import { BlobBackend } from './backends/blob.js'
+import { BlobFrontDoor, BLOB_HOST } from './blobFrontDoor.js'
+import { storageGate } from './blobGate.js'
 import type { Backends } from './backends/index.js'
 import { PostgresBackend } from './backends/postgres.js'
 import { parseArgs } from './cli.js'
@@ -21,7 +23,8 @@ import { IdFactory, randomToken, seededSubscriptionId } from './random.js'
 import { RequestLog } from './requestLog.js'
 import { registerResources } from './resources/index.js'
 import { resumePostgres } from './resources/postgresServers.js'
-import { resumeBlob } from './resources/storageAccounts.js'
+import { accountByName, resumeBlob } from './resources/storageAccounts.js'
+import { Propagation } from './propagation.js'
 import { Router } from './router.js'
 import { createRuntime } from './runtime/createRuntime.js'
 import { ArmServer } from './server.js'
@@ -61,14 +64,18 @@ async function main(): Promise<void> {
   const ids = new IdFactory(config.seed, store)
   const views = new Views(store)
   const lro = new LroManager(store, ids, (id) => views.get(id))
-  const backends: Backends =
-    config.runtime === 'mlflow'
-      ? { postgres: new PostgresBackend(config.stateDir, ca), blob: new BlobBackend(config.stateDir) }
-      : {}
+  // Blob storage runs with every runtime (the action's own lock and the stand-in's artifacts use
+  // it); PostgreSQL only where a real MLflow needs it.
+  const backends: Backends = {
+    blob: new BlobBackend(config.stateDir),
+    ...(config.runtime === 'mlflow' ? { postgres: new PostgresBackend(config.stateDir, ca) } : {})
+  }
+  const blobReach: { proxy?: string; bundle: string; ca: string } = { bundle: bundlePath, ca: ca.certPath }
   const runtime = createRuntime(config.runtime, latency, {
     stateDir: config.stateDir,
     backends,
-    crashImages: config.crashImages
+    crashImages: config.crashImages,
+    reach: () => ({ proxy: blobReach.proxy ?? '', caBundle: blobReach.bundle, caCert: blobReach.ca })
   })
   const ctx: EmulatorContext = {
     config,
@@ -80,6 +87,7 @@ async function main(): Promise<void> {
     runtime,
     backends,
     inFlight: new InFlightRequests(),
+    propagation: new Propagation(config.seed, store, config.timeScale, config.propagation),
     now: () => Date.now()
   }
 
@@ -95,6 +103,28 @@ async function main(): Promise<void> {
   }
   await resumePostgres(ctx)
 
+  const blob = backends.blob
+  const frontDoor = blob
+    ? new BlobFrontDoor(
+        ca,
+        () => blob.listeningPort,
+        storageGate(ctx, () => ({
+          status: 401,
+          code: 'InvalidAuthenticationInfo',
+          message:
+            'Server failed to authenticate the request. Please refer to the information in the www-authenticate header.'
+        }))
+      )
+    : undefined
+  if (frontDoor) {
+    store.state.blobFrontDoorPort = await listenOnPreferredPort(
+      'blob front door',
+      (p) => frontDoor.listen(p),
+      undefined,
+      store.state.blobFrontDoorPort
+    )
+  }
+
   const ingress = new Ingress(ctx, ca, tls)
   store.state.ingressPort = await listenOnPreferredPort(
     'ingress',
@@ -105,7 +135,12 @@ async function main(): Promise<void> {
   const proxy = new ConnectProxy({
     isAppHost: (host) =>
       isStreamHost(host) || domainOf(ctx, host) !== undefined || routeFor(ctx, host) !== undefined,
-    ingressPort: () => ingress.listeningPort
+    ingressPort: () => ingress.listeningPort,
+    serviceHost: (host) => {
+      const account = BLOB_HOST.exec(host)?.[1]
+      if (!account || !frontDoor) return undefined
+      return accountByName(ctx, account) ? frontDoor.listeningPort : 'unresolvable'
+    }
   })
   store.state.proxyPort = await listenOnPreferredPort(
     'proxy',
@@ -113,6 +148,7 @@ async function main(): Promise<void> {
     undefined,
     store.state.proxyPort
   )
+  blobReach.proxy = proxy.url
 
   const runtimeInfo = (): JsonObject => {
     const apps: JsonObject = {}
@@ -121,7 +157,9 @@ async function main(): Promise<void> {
     return {
       ingress: ingress.url,
       proxy: proxy.url,
-      blob: backends.blob ? { endpoint: backends.blob.endpoint } : null,
+      blob: backends.blob
+        ? { endpoint: backends.blob.endpoint, ...(frontDoor ? { frontDoor: frontDoor.url } : {}) }
+        : null,
       postgres: Object.fromEntries(
         Object.entries(backends.postgres?.info() ?? {}).map(([name, a]) => [
           name,
@@ -167,7 +205,7 @@ async function main(): Promise<void> {
     stopping = true
     lro.stopTimers()
     await runtime.stopAll()
-    await Promise.all([ingress.close(), proxy.close()])
+    await Promise.all([ingress.close(), proxy.close(), frontDoor?.close()])
     await backends.postgres?.stopAll()
     await backends.blob?.stop()
     store.commit()
@@ -202,7 +240,8 @@ async function main(): Promise<void> {
   process.stderr.write(
     `[emulator] ready on ${endpoint} (state ${config.stateDir}, time scale ${config.timeScale}, ` +
       `runtime ${config.runtime}, ingress ${ingress.url}, proxy ${proxy.url}` +
-      `${backends.blob ? `, blob ${backends.blob.endpoint}` : ''})\n`
+      `${backends.blob ? `, blob ${backends.blob.endpoint}` : ''}` +
+      `${frontDoor ? `, blob front door ${frontDoor.url}` : ''})\n`
   )
 }
 

@@ -3,8 +3,11 @@
  * persisted in the state) that the ready line's `HTTPS_PROXY` points to. It answers
  * `CONNECT <host>:443`: a name under a managed environment's default domain, or a region's
  * `<region>.azurecontainerapps.dev` (log streams), is tunnelled to the ingress; any other host to
- * the real host (so pip through the proxy still reaches PyPI). Plain (non-CONNECT) proxy requests
- * are not supported (405).
+ * the real host (so pip through the proxy still reaches PyPI). An account's blob endpoint
+ * `<account>.blob.core.windows.net:443` goes to the blob front door (`blobFrontDoor.ts`) when the
+ * account exists; a name of that form that is no account gets 502, as a name that does not resolve
+ * does from a proxy (there is no such DNS record on Azure either). Plain (non-CONNECT) proxy
+ * requests are not supported (405).
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import { connect, type AddressInfo, type Socket } from 'node:net'
@@ -14,6 +17,11 @@ export interface ProxyRoutes {
   /** True for names the ingress answers (they do not exist in real DNS). */
   isAppHost(host: string): boolean
   ingressPort(): number
+  /**
+   * The local port of one of the emulator's own service hosts (an account's blob endpoint),
+   * `unresolvable` for a name of that kind that does not exist, undefined for any other host.
+   */
+  serviceHost?(host: string): number | 'unresolvable' | undefined
 }
 
 export class ConnectProxy {
@@ -75,7 +83,20 @@ export class ConnectProxy {
     const host = m[1] ?? ''
     const port = Number(m[2])
     let upstream: Socket
-    if (this.routes.isAppHost(host)) {
+    const service = this.routes.serviceHost?.(host)
+    if (service === 'unresolvable') {
+      client.end(
+        `HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/plain\r\n\r\ngetaddrinfo ENOTFOUND ${host}\n`
+      )
+      return
+    }
+    if (service !== undefined) {
+      if (port !== 443) {
+        client.end('HTTP/1.1 502 Bad Gateway\r\n\r\n')
+        return
+      }
+      upstream = connect(service, '127.0.0.1')
+    } else if (this.routes.isAppHost(host)) {
       if (port !== 443) {
         client.end('HTTP/1.1 502 Bad Gateway\r\n\r\n')
         return

@@ -69,11 +69,13 @@ export interface EmulatorState {
   version: 1
   subscriptionId: string
   token: string
-  /** Local ports, reused on restart when free: ARM, the apps' ingress, the proxy, Azurite. */
+  /** Local ports, reused on restart when free: ARM, the apps' ingress, the proxy, Azurite, its front door. */
   port?: number
   ingressPort?: number
   proxyPort?: number
   blobPort?: number
+  /** The blob front door (`<account>.blob.core.windows.net` through the proxy). */
+  blobFrontDoorPort?: number
   providers: Record<string, ProviderRecord>
   resources: Record<string, ResourceRecord>
   operations: Record<string, OperationRecord>

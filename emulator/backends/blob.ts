@@ -1,10 +1,20 @@
 /**
  * The Blob service: Azurite's blob server in-process on a free 127.0.0.1 port (the port is reused
  * across restarts when free), data under `<state>/azurite`, API-version check skipped, no access
- * log, no telemetry. Its accounts are exactly the emulator's storage accounts with the keys ARM
- * hands out: `setAccounts` replaces Azurite's account table at once, so a regenerated key stops the
- * old one from working immediately and a deleted account answers like a missing one. Blob
- * containers written through ARM are created (and deleted) here with `@azure/storage-blob`.
+ * log, no telemetry. Its accounts are exactly the emulator's storage accounts: Azurite asks
+ * `accounts(name)` on every request, which answers the keys the account accepts at that moment (a
+ * regenerated key stops the old value at once, and its new value only once it has propagated; see
+ * storageAccounts.ts), and nothing for a deleted account. Blob containers written through ARM are
+ * created (and deleted) here with `@azure/storage-blob`.
+ *
+ * Clients do not talk to this port: they reach an account at its real endpoint
+ * `https://<account>.blob.core.windows.net` through the front door (`blobFrontDoor.ts`), which
+ * forwards to Azurite with the Host kept, so Azurite takes the account from the host's first label
+ * (its "production-style" URLs, `extractStoragePartsFromPath` in
+ * `azurite/dist/src/blob/middlewares/blobStorageContext.middleware.js`) and a SharedKey signature
+ * made for the host-style URL verifies. Bearer tokens: Azurite's own check (`--oauth basic`: issuer,
+ * audience, lifetime; `BlobTokenAuthenticator.js`) runs after the front door's; Azurite takes
+ * Bearer only over HTTPS, so it trusts `X-Forwarded-Proto` from the loopback front door.
  */
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob'
 import { mkdirSync } from 'node:fs'
@@ -29,15 +39,24 @@ interface AzuriteAccount {
 interface AzuriteAccountStore {
   accounts: Record<string, AzuriteAccount>
   refresh(): void
+  getAccount(name: string): AzuriteAccount | undefined
 }
 interface AzuriteBlobServer {
   accountDataStore: AzuriteAccountStore
-  httpServer: { address(): AddressInfo | string | null }
+  httpServer: {
+    address(): AddressInfo | string | null
+    listeners(event: 'request'): unknown[]
+  }
   start(): Promise<void>
   close(): Promise<void>
 }
+interface AzuriteRequest {
+  getHeader(name: string): string | undefined
+}
 type BlobConfigurationCtor = new (...args: unknown[]) => object
 type BlobServerCtor = new (config: object) => AzuriteBlobServer
+
+let tokenCheckNarrowed = false
 
 function loadAzurite(): { BlobServer: BlobServerCtor; BlobConfiguration: BlobConfigurationCtor } {
   const server = require('azurite/dist/src/blob/BlobServer.js') as { default: BlobServerCtor }
@@ -46,12 +65,30 @@ function loadAzurite(): { BlobServer: BlobServerCtor; BlobConfiguration: BlobCon
     AzuriteTelemetryClient: { init(location: string, enable: boolean, env: unknown): void }
   }
   telemetry.AzuriteTelemetryClient.init('', false, undefined)
+  // Azurite runs its token check after the key and SAS checks and throws 400
+  // InvalidAuthenticationInfo for any Authorization that is not Bearer, which turns a wrong SharedKey
+  // into a 400. A non-Bearer request is none of its business: it answers "not mine", and a failed
+  // key check ends as Azurite's 403 without Bearer enabled.
+  const token = require('azurite/dist/src/blob/authentication/BlobTokenAuthenticator.js') as {
+    default: { prototype: { validate(req: AzuriteRequest, context: unknown): Promise<boolean | undefined> } }
+  }
+  const validate = token.default.prototype.validate
+  if (tokenCheckNarrowed) return { BlobServer: server.default, BlobConfiguration: config.default }
+  tokenCheckNarrowed = true
+  token.default.prototype.validate = async function (req: AzuriteRequest, context: unknown) {
+    const auth = req.getHeader('authorization')
+    if (auth !== undefined && !/^Bearer\s/i.test(auth)) return undefined
+    return validate.call(this, req, context)
+  }
   return { BlobServer: server.default, BlobConfiguration: config.default }
 }
 
+/** The keys an account accepts right now (base64), or undefined for no such account. */
+export type AccountLookup = (name: string) => StorageAccountKeys | undefined
+
 export class BlobBackend {
   private server?: AzuriteBlobServer
-  private accounts: Record<string, AzuriteAccount> = {}
+  private accounts: AccountLookup = () => undefined
   private port = 0
 
   constructor(private readonly stateDir: string) {}
@@ -77,14 +114,25 @@ export class BlobBackend {
         false, // debug log
         undefined,
         false, // loose
-        true // skip the API version check
+        true, // skip the API version check
+        '', // cert: plain HTTP on loopback, behind the front door's TLS
+        '',
+        '',
+        'basic' // OAuth: Bearer tokens are accepted (the front door decided who may send one)
       )
       const server = new BlobServer(config)
       // Azurite reads its accounts from AZURITE_ACCOUNTS (and falls back to devstoreaccount1);
-      // here the table is exactly the emulator's storage accounts, also when there are none.
+      // here they are exactly the emulator's storage accounts, looked up on every request.
       const store = server.accountDataStore
       store.refresh = () => {
-        store.accounts = this.accounts
+        store.accounts = {}
+      }
+      store.getAccount = (name: string) => this.azuriteAccount(name)
+      // Bearer needs HTTPS in Azurite (`req.protocol`); the front door terminates TLS on loopback
+      // and says so in X-Forwarded-Proto, which Express believes only from loopback.
+      for (const listener of server.httpServer.listeners('request')) {
+        const app = listener as { set?: (name: string, value: unknown) => void }
+        app.set?.('trust proxy', 'loopback')
       }
       await server.start()
       return server
@@ -104,17 +152,23 @@ export class BlobBackend {
     return this.port
   }
 
-  setAccounts(accounts: StorageAccountKeys[]): void {
-    const table: Record<string, AzuriteAccount> = {}
-    for (const a of accounts) {
-      table[a.name] = {
-        name: a.name,
-        key1: Buffer.from(a.key1, 'base64'),
-        ...(a.key2 ? { key2: Buffer.from(a.key2, 'base64') } : {})
-      }
+  get listeningPort(): number {
+    return this.port
+  }
+
+  /** Where Azurite asks for an account's keys, on every request. */
+  setAccounts(lookup: AccountLookup): void {
+    this.accounts = lookup
+  }
+
+  private azuriteAccount(name: string): AzuriteAccount | undefined {
+    const a = this.accounts(name)
+    if (!a) return undefined
+    return {
+      name: a.name,
+      key1: Buffer.from(a.key1, 'base64'),
+      ...(a.key2 ? { key2: Buffer.from(a.key2, 'base64') } : {})
     }
-    this.accounts = table
-    this.server?.accountDataStore.refresh()
   }
 
   private containerClient(account: string, key: string, container: string) {

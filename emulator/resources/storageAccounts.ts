@@ -2,7 +2,10 @@
  * Storage accounts (Microsoft.Storage 2026-06-01): create answers 202 + Location with no body and
  * the Location URL eventually answers 200 with the account; updates, deletes, keys and blob
  * containers are synchronous. Keys are random 64-byte base64 values; regenerating one changes only
- * it and its `keyCreationTime`.
+ * it and its `keyCreationTime` (StorageAccountRegenerateKey.json: both keys answered, each with its
+ * `creationTime`). The blob data plane refuses the old value at once and accepts the new one only
+ * after a seeded while (`propagation.ts`, kind `storageKey`): until then a request signed with it
+ * fails as a wrong key does (403 `AuthenticationFailed`).
  */
 import type { EmulatorContext } from '../context.js'
 import { badRequest, conflict, parentResourceNotFound } from '../errors.js'
@@ -10,6 +13,7 @@ import { providerResourceId } from '../ids.js'
 import { asObject, asString, clone, ensureObject, objectAt, stringAt, type JsonObject } from '../json.js'
 import { pairedRegion } from '../regions.js'
 import { randomKey } from '../random.js'
+import { createHmac } from 'node:crypto'
 import { param, type ArmRequest, type ArmResponse, type Router } from '../router.js'
 import type { ResourceRecord } from '../store.js'
 import {
@@ -143,34 +147,67 @@ export function storageKeys(ctx: EmulatorContext, record: ResourceRecord): JsonO
   return { keys }
 }
 
-/** Azurite's account table = the emulator's storage accounts with their current keys. */
-export function syncBlobAccounts(ctx: EmulatorContext): void {
-  const blob = ctx.backends.blob
-  if (!blob) return
-  blob.setAccounts(
-    ctx.store.byType(STORAGE_TYPE).map((record) => {
-      const { keys } = storageKeys(ctx, record) as { keys: { value: string }[] }
-      return {
-        name: asString(record.body['name']) ?? '',
-        key1: keys[0]?.value ?? '',
-        key2: keys[1]?.value
-      }
-    })
-  )
+/** Until when (epoch ms) each regenerated key is not yet accepted by the data plane. */
+function pendingUntil(record: ResourceRecord): JsonObject {
+  return ensureObject(record.internal, 'keyPendingUntil')
+}
+
+/** True while `keyName`'s current value has not reached the data plane yet. */
+export function keyPending(ctx: EmulatorContext, record: ResourceRecord, keyName: string): boolean {
+  const until = pendingUntil(record)[keyName]
+  return typeof until === 'number' && ctx.now() < until
+}
+
+/**
+ * A key value that no client can know (derived from the state's secret), standing in the data
+ * plane for a key that has not propagated: Azurite refuses the real value meanwhile, and the
+ * emulator itself can still sign its own container writes.
+ */
+function unpropagatedKey(ctx: EmulatorContext, record: ResourceRecord, keyName: string): string {
+  return createHmac('sha512', ctx.store.state.token)
+    .update(`${record.id.toLowerCase()}|${keyName}|${record.secrets[keyName] ?? ''}`)
+    .digest('base64')
+}
+
+/** The keys the blob data plane accepts for this account right now. */
+export function acceptedKeys(ctx: EmulatorContext, record: ResourceRecord): { key1: string; key2: string } {
+  storageKeys(ctx, record)
+  const value = (keyName: 'key1' | 'key2'): string =>
+    keyPending(ctx, record, keyName) ? unpropagatedKey(ctx, record, keyName) : (record.secrets[keyName] ?? '')
+  return { key1: value('key1'), key2: value('key2') }
+}
+
+/** A key the emulator's own data-plane calls sign with: one the data plane accepts now. */
+function serviceKey(ctx: EmulatorContext, record: ResourceRecord): string {
+  return acceptedKeys(ctx, record).key1
+}
+
+/** The storage account record of an account name (names are global), if any. */
+export function accountByName(ctx: EmulatorContext, name: string): ResourceRecord | undefined {
+  const lower = name.toLowerCase()
+  return ctx.store.byType(STORAGE_TYPE).find((r) => (asString(r.body['name']) ?? '').toLowerCase() === lower)
+}
+
+/** Azurite's accounts = the emulator's storage accounts with the keys accepted at that moment. */
+export function connectBlobAccounts(ctx: EmulatorContext): void {
+  ctx.backends.blob?.setAccounts((name) => {
+    const record = accountByName(ctx, name)
+    if (!record) return undefined
+    return { name: asString(record.body['name']) ?? name, ...acceptedKeys(ctx, record) }
+  })
 }
 
 /** The blob container exists in Azurite, created with the account's key. */
 async function ensureBlobContainer(ctx: EmulatorContext, account: ResourceRecord, container: string) {
   const blob = ctx.backends.blob
   if (!blob) return
-  storageKeys(ctx, account)
-  await blob.ensureContainer(asString(account.body['name']) ?? '', account.secrets['key1'] ?? '', container)
+  await blob.ensureContainer(asString(account.body['name']) ?? '', serviceKey(ctx, account), container)
 }
 
 /** After an emulator restart: Azurite knows the accounts and every container ARM has. */
 export async function resumeBlob(ctx: EmulatorContext): Promise<void> {
   if (!ctx.backends.blob) return
-  syncBlobAccounts(ctx)
+  connectBlobAccounts(ctx)
   for (const container of ctx.store.byType(CONTAINER_TYPE)) {
     const account = ctx.store.get(container.id.replace(/\/blobServices\/.*$/i, ''))
     if (!account) continue
@@ -181,10 +218,6 @@ export async function resumeBlob(ctx: EmulatorContext): Promise<void> {
 }
 
 export function registerStorageAccounts(ctx: EmulatorContext, router: Router): void {
-  ctx.store.onRemove((record) => {
-    if (record.type === STORAGE_TYPE) syncBlobAccounts(ctx)
-  })
-
   const ns = { namespace: NS }
   const accountId = (req: ArmRequest): string => {
     const rg = resourceGroupName(ctx, req)
@@ -254,7 +287,6 @@ export function registerStorageAccounts(ctx: EmulatorContext, router: Router): v
       }
       const record = ctx.store.put(newRecord(id, STORAGE_TYPE, view))
       storageKeys(ctx, record)
-      syncBlobAccounts(ctx)
       const { headers } = startLro(ctx, req, {
         namespace: NS,
         location,
@@ -321,7 +353,7 @@ export function registerStorageAccounts(ctx: EmulatorContext, router: Router): v
         await blob
           .deleteContainer(
             asString(record.body['name']) ?? '',
-            record.secrets['key1'] ?? '',
+            serviceKey(ctx, record),
             asString(c.body['name']) ?? ''
           )
           .catch(() => {})
@@ -349,8 +381,10 @@ export function registerStorageAccounts(ctx: EmulatorContext, router: Router): v
     }
     record.secrets[keyName] = randomKey()
     ensureObject(ensureObject(record.body, 'properties'), 'keyCreationTime')[keyName] = iso(ctx.now())
-    // The old key stops working at once.
-    syncBlobAccounts(ctx)
+    // The old value stops working at once (the data plane asks for the keys on every request); the
+    // new one is refused until it has propagated (a seeded while, propagation.ts).
+    pendingUntil(record)[keyName] =
+      ctx.now() + ctx.propagation.delayMs('storageKey', `${record.id}/${keyName}`)
     return { status: 200, body: storageKeys(ctx, record) }
   })
 
@@ -457,10 +491,9 @@ export function registerStorageAccounts(ctx: EmulatorContext, router: Router): v
     if (!record) return { status: 204 }
     const account = ctx.store.get(accountId(req))
     if (account && ctx.backends.blob) {
-      storageKeys(ctx, account)
       await ctx.backends.blob.deleteContainer(
         asString(account.body['name']) ?? '',
-        account.secrets['key1'] ?? '',
+        serviceKey(ctx, account),
         param(req, 'container')
       )
     }

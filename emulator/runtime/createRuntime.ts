@@ -5,19 +5,19 @@ import type { Latency } from '../latency.js'
 import { defaultVenvRoot, MlflowAdapter } from './mlflowAdapter.js'
 import { ProcessRuntime } from './processRuntime.js'
 import { StandinAdapter } from './standinAdapter.js'
-import type { RevisionRuntime } from './types.js'
+import type { PlatformReach, RevisionRuntime } from './types.js'
 
 export function createRuntime(
   kind: RuntimeKind,
   latency: Latency,
-  opts: { stateDir: string; backends: Backends; crashImages?: string[] }
+  opts: { stateDir: string; backends: Backends; crashImages?: string[]; reach: () => PlatformReach }
 ): RevisionRuntime {
   // Spawning a process takes real time whatever the scale: never give it less than 15 s.
   const healthDeadlineMs = Math.max(15_000, latency.ms('revisionHealthDeadline'))
   switch (kind) {
     case 'standin':
       return new ProcessRuntime(
-        new StandinAdapter(latency.ms('revisionStartup'), opts.crashImages ?? []),
+        new StandinAdapter(latency.ms('revisionStartup'), opts.crashImages ?? [], opts.reach),
         healthDeadlineMs
       )
     case 'mlflow':
@@ -27,7 +27,7 @@ export function createRuntime(
           stateDir: opts.stateDir,
           venvRoot: defaultVenvRoot(),
           postgres: opts.backends.postgres,
-          blob: opts.backends.blob
+          reach: opts.reach
         }),
         300_000
       )

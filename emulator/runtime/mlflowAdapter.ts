@@ -28,11 +28,13 @@
  *      user, password, database and `sslmode` untouched. A server that does not exist (or is not
  *      running) → `<server>.postgres.database.azure.com.invalid:5432`, which does not resolve, as
  *      the name would not on Azure.
- *   4. `AZURE_STORAGE_ACCESS_KEY` + the account of the `wasbs://<container>@<account>.blob.core.
- *      windows.net/` artifacts destination → `AZURE_STORAGE_CONNECTION_STRING=
- *      DefaultEndpointsProtocol=http;AccountName=<account>;AccountKey=<the key from the app's
- *      secret>;BlobEndpoint=http://127.0.0.1:<azurite port>/<account>;` (AZURE_STORAGE_ACCESS_KEY is
- *      removed). A wrong or rotated key then fails in Azurite with 403 → MLflow 500, as on Azure.
+ *   4. Platform hosts: the container reaches `https://<account>.blob.core.windows.net` (what MLflow's
+ *      `AzureBlobArtifactRepository` builds from the `wasbs://` destination, with
+ *      `AZURE_STORAGE_ACCESS_KEY`, a connection string or DefaultAzureCredential) through the
+ *      emulator's CONNECT proxy and blob front door, trusting its CA: `HTTPS_PROXY`/`NO_PROXY`
+ *      (127.0.0.1, localhost) and `REQUESTS_CA_BUNDLE`/`SSL_CERT_FILE` (the machine's CAs plus the
+ *      emulator's) are set. Nothing in the container's own env is rewritten: a wrong, rotated or
+ *      not yet propagated key fails at the front door with 403 → MLflow 500, as on Azure.
  *
  * Secrets are what the app holds at each (re)start, so a changed secret takes effect only after a
  * restart or a new revision, as in ACA. The process runs under `guard.js` (its own process group,
@@ -49,7 +51,14 @@ import { fileURLToPath } from 'node:url'
 import type { PostgresAddress } from '../backends/postgres.js'
 import { freePort } from './freePort.js'
 import type { ImageAdapter, PlanResult } from './processRuntime.js'
-import type { ContainerProbe, RevisionContainer, RevisionInput, RunInput } from './types.js'
+import {
+  reachEnv,
+  type ContainerProbe,
+  type PlatformReach,
+  type RevisionContainer,
+  type RevisionInput,
+  type RunInput
+} from './types.js'
 
 const IMAGE = /^ghcr\.io\/mlflow\/mlflow:v(\d+\.\d+\.\d+)(-full)?$/
 const POSTGRES_URI = /^postgres(?:ql)?(?:\+\w+)?:\/\//i
@@ -66,7 +75,8 @@ export interface MlflowAdapterDeps {
   stateDir: string
   venvRoot: string
   postgres?: { address(name: string): PostgresAddress | undefined }
-  blob?: { readonly endpoint: string }
+  /** How containers reach platform hosts (blob endpoints) here. */
+  reach?: () => PlatformReach
 }
 
 export function defaultVenvRoot(env: NodeJS.ProcessEnv = process.env): string {
@@ -166,7 +176,7 @@ export class MlflowAdapter implements ImageAdapter {
     if (!/(^|\s)(--port|-p)([ =]|$)/.test(all) && env['MLFLOW_PORT'] === undefined)
       env['MLFLOW_PORT'] = String(port)
 
-    this.translateServices(container, env, secrets, all)
+    this.translateServices(container, env, secrets)
 
     // No command: the image's default (its base image's `python3`), which exits at once.
     const argv = command.length > 0 ? [...command, ...args] : args.length > 0 ? args : ['python3']
@@ -202,7 +212,7 @@ export class MlflowAdapter implements ImageAdapter {
     const pulled = await this.pull(container)
     if (!pulled.ok) return pulled
     const { env, secrets } = this.containerEnv(container, pulled.venv)
-    this.translateServices(container, env, secrets, [...container.command, ...container.args].join(' '))
+    this.translateServices(container, env, secrets)
     const argv =
       container.command.length > 0
         ? [...container.command, ...container.args]
@@ -257,6 +267,8 @@ export class MlflowAdapter implements ImageAdapter {
     const env: Record<string, string> = {}
     for (const [k, v] of Object.entries(process.env))
       if (v !== undefined && PASSED_THROUGH.test(k)) env[k] = v
+    // 4. platform hosts through the proxy, trusting the emulator's CA
+    if (this.deps.reach) Object.assign(env, reachEnv(this.deps.reach()))
     Object.assign(env, {
       PATH: `${join(venv, 'bin')}:${SYSTEM_PATH}`,
       VIRTUAL_ENV: venv,
@@ -268,29 +280,15 @@ export class MlflowAdapter implements ImageAdapter {
     return { env, secrets }
   }
 
-  /** Translations 3 and 4 (in place): PostgreSQL hosts, storage key → Azurite. */
+  /** Translation 3 (in place): PostgreSQL hosts. */
   private translateServices(
     container: RevisionContainer,
     env: Record<string, string>,
-    secrets: string[],
-    commandLine: string
+    secrets: string[]
   ): void {
-    // 3. PostgreSQL host
     for (const e of container.env) {
       const value = env[e.name]
       if (value !== undefined && POSTGRES_URI.test(value)) env[e.name] = this.localPostgres(value)
-    }
-
-    // 4. storage key → Azurite connection string
-    const key = env['AZURE_STORAGE_ACCESS_KEY']
-    const account = wasbsAccount([commandLine, ...Object.values(env)])
-    if (key !== undefined && account && this.deps.blob) {
-      const connection =
-        `DefaultEndpointsProtocol=http;AccountName=${account};AccountKey=${key};` +
-        `BlobEndpoint=${this.deps.blob.endpoint}/${account};`
-      env['AZURE_STORAGE_CONNECTION_STRING'] = connection
-      delete env['AZURE_STORAGE_ACCESS_KEY']
-      secrets.push(connection)
     }
     for (const s of [...secrets]) {
       const password = postgresPassword(s)
@@ -392,15 +390,6 @@ function listenInArgs(args: string[], targetPort: number, port: number): string[
     else if (a === `--port=${targetPort}`) out[i] = `--port=${port}`
   }
   return out
-}
-
-/** The storage account of the first `wasbs://<container>@<account>.blob.core.windows.net` seen. */
-function wasbsAccount(texts: string[]): string | undefined {
-  for (const t of texts) {
-    const m = /wasbs:\/\/[^@\s/]+@([a-z0-9]{3,24})\.blob\.core\.windows\.net/i.exec(t)
-    if (m) return m[1]
-  }
-  return undefined
 }
 
 function postgresPassword(value: string): string | undefined {

@@ -7,6 +7,11 @@
  * `--crash-images` names stand-in images whose server crashes at start: it prints a traceback to
  * stderr and exits 1 before it is ever healthy (a release that cannot start: its revision fails).
  *
+ * Artifacts: the container's command line names MLflow's `--artifacts-destination
+ * wasbs://<container>@<account>.blob.core.windows.net/<prefix>`; the stand-in server gets it and
+ * serves MLflow's artifact proxy routes against that container, through the proxy and the blob
+ * front door (`reachEnv`), authenticating from its own env as MLflow does (`standinArtifacts.ts`).
+ *
  * Test knobs, read from the container's env (a real image ignores them):
  * - `STANDIN_CRASH_AFTER_MS`: the server exits with code 1 that long after it became healthy (a
  *   crash loop: ACA restarts it, and it crashes again);
@@ -14,7 +19,13 @@
  */
 import { fileURLToPath } from 'node:url'
 import type { ImageAdapter, PlanResult } from './processRuntime.js'
-import type { RevisionContainer, RevisionInput, RunInput } from './types.js'
+import {
+  reachEnv,
+  type PlatformReach,
+  type RevisionContainer,
+  type RevisionInput,
+  type RunInput
+} from './types.js'
 
 const MLFLOW_IMAGE = /^ghcr\.io\/mlflow\/mlflow:v(\d+)\.(\d+)\.(\d+)(-full)?$/
 const OLDEST = [2, 0, 0]
@@ -83,6 +94,12 @@ function containerEnv(container: RevisionContainer): Record<string, string> {
   return env
 }
 
+/** `--artifacts-destination <uri>` (or `=<uri>`) anywhere in the command line, a `bash -c` script included. */
+export function artifactsDestination(container: RevisionContainer): string | undefined {
+  const line = [...container.command, ...container.args].join(' ')
+  return /--artifacts-destination[ =]['"]?(wasbs:\/\/[^\s'"]+)/.exec(line)?.[1]
+}
+
 const secretValues = (container: RevisionContainer): string[] =>
   container.env.filter((e) => e.secret).map((e) => e.value)
 
@@ -92,15 +109,17 @@ export class StandinAdapter implements ImageAdapter {
 
   constructor(
     private readonly startupDelayMs: number,
-    private readonly crashImages: string[] = []
+    private readonly crashImages: string[] = [],
+    private readonly reach?: () => PlatformReach
   ) {}
 
   plan(input: Omit<RevisionInput, 'onStatus'>, port: number): PlanResult {
     const { image } = input.container
     if (!standinImageExists(image)) return { ok: false, reason: pullFailure(image) }
-    const env = containerEnv(input.container)
+    const env = { ...(this.reach ? reachEnv(this.reach()) : {}), ...containerEnv(input.container) }
     env['CONTAINER_APP_NAME'] = input.appName
     env['CONTAINER_APP_REVISION'] = input.revisionName
+    const destination = artifactsDestination(input.container)
     return {
       ok: true,
       plan: {
@@ -115,6 +134,7 @@ export class StandinAdapter implements ImageAdapter {
           String(process.pid),
           '--image',
           image,
+          ...(destination ? ['--artifacts-destination', destination] : []),
           ...(this.crashImages.includes(image) ? ['--crash-at-start'] : [])
         ],
         env,

@@ -5,10 +5,13 @@
  * milliseconds (a request that is still in flight when traffic
  * moves). It logs a start-up line and every request but the health probes. With
  * `STANDIN_CRASH_AFTER_MS` in its env it exits with code 1 that long after it became healthy; with
- * `--crash-at-start` (an image of `--crash-images`) it prints a traceback and exits 1 at once. It
- * exits when the emulator that started it is gone, so killed test runs leave no strays.
+ * `--crash-at-start` (an image of `--crash-images`) it prints a traceback and exits 1 at once. With
+ * `--artifacts-destination wasbs://…` it serves MLflow's proxied artifact routes from that blob
+ * container (`standinArtifacts.ts`). It exits when the emulator that started it is gone, so killed
+ * test runs leave no strays.
  */
 import { createServer } from 'node:http'
+import { artifactStore, type ArtifactStore } from './standinArtifacts.js'
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`)
@@ -20,6 +23,7 @@ const startupDelayMs = Number(arg('startup-delay-ms', '0'))
 const parentPid = Number(arg('parent-pid', String(process.ppid)))
 const image = arg('image', '')
 const crashAfterMs = Number(process.env['STANDIN_CRASH_AFTER_MS'] ?? '') || 0
+const destination = arg('artifacts-destination', '')
 const startedAt = Date.now()
 
 if (process.argv.includes('--crash-at-start')) {
@@ -31,6 +35,14 @@ if (process.argv.includes('--crash-at-start')) {
       `RuntimeError: stand-in ${image} crashes at start (--crash-images)\n`
   )
   process.exit(1)
+}
+
+let artifacts: ArtifactStore | undefined
+try {
+  artifacts = destination ? artifactStore(destination, process.env) : undefined
+} catch (err) {
+  // MLflow refuses a malformed destination only on the first artifact request; so does this.
+  process.stderr.write(`stand-in: ${err instanceof Error ? err.message : String(err)}\n`)
 }
 
 const server = createServer((req, res) => {
@@ -45,6 +57,7 @@ const server = createServer((req, res) => {
     res.end('OK')
     return
   }
+  if (artifacts?.handle(req, res, (line) => process.stderr.write(`${line}\n`))) return
   const answer = (status: number, type: string, text: string): void => {
     process.stdout.write(`${req.method ?? 'GET'} ${path} ${status}\n`)
     res.writeHead(status, { 'content-type': type })

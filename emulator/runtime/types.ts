@@ -95,3 +95,29 @@ export interface RevisionRuntime {
   /** Emulator shutdown: every process this runtime started goes away. */
   stopAll(): Promise<void>
 }
+
+/**
+ * How a container reaches the platform's endpoints the way it would on Azure: an account's
+ * `https://<account>.blob.core.windows.net` through the emulator's CONNECT proxy (what DNS does on
+ * Azure), trusting the emulator's CA (Node: `caCert` as NODE_EXTRA_CA_CERTS; Python: `caBundle`,
+ * the machine's CAs plus the emulator's).
+ */
+export interface PlatformReach {
+  proxy: string
+  caBundle: string
+  caCert: string
+}
+
+/** The env a container's process gets so that platform hosts resolve and verify. */
+export function reachEnv(reach: PlatformReach): Record<string, string> {
+  const noProxy = '127.0.0.1,localhost'
+  return {
+    HTTPS_PROXY: reach.proxy,
+    https_proxy: reach.proxy,
+    NO_PROXY: noProxy,
+    no_proxy: noProxy,
+    NODE_EXTRA_CA_CERTS: reach.caCert,
+    REQUESTS_CA_BUNDLE: reach.caBundle,
+    SSL_CERT_FILE: reach.caBundle
+  }
+}

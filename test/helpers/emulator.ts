@@ -30,6 +30,11 @@ export interface EmulatorOptions {
   failOperations?: Record<string, string>
   /** Images whose server exits before it is ever healthy (a broken release: a crash loop). */
   crashImages?: string[]
+  /**
+   * Fixed propagation whiles in realistic seconds (scaled by the time scale), instead of the
+   * seeded draws: `{ storageKey: 0 }` for tests that are not about a regenerated key's while.
+   */
+  propagation?: Partial<Record<'storageKey' | 'roleAssignment' | 'principal', number>>
   port?: number
 }
 
@@ -45,8 +50,12 @@ export interface RuntimeInfo {
   ingress: string
   /** The CONNECT proxy (`http://127.0.0.1:<port>`) that resolves app FQDNs to the ingress. */
   proxy: string
-  /** Azurite (`--runtime mlflow` only): account URLs are `<endpoint>/<account>`. */
-  blob: { endpoint: string } | null
+  /**
+   * Azurite, path-style (account URLs are `<endpoint>/<account>`), and the blob front door
+   * (`https://127.0.0.1:<port>`) that `https://<account>.blob.core.windows.net` reaches through the
+   * proxy: send it the account's host as Host/SNI.
+   */
+  blob: { endpoint: string; frontDoor?: string } | null
   /** Running PostgreSQL servers by name (`--runtime mlflow` only). */
   postgres: Record<string, { host: string; port: number }>
   /** Apps with a running revision that has traffic, by FQDN. */
@@ -154,6 +163,8 @@ function argsFor(stateDir: string, o: EmulatorOptions): string[] {
   const failures = Object.entries(o.failOperations ?? {})
   if (failures.length) args.push('--fail-operations', failures.map(([k, v]) => `${k}=${v}`).join(','))
   if (o.crashImages?.length) args.push('--crash-images', o.crashImages.join(','))
+  const propagation = Object.entries(o.propagation ?? {})
+  if (propagation.length) args.push('--propagation', propagation.map(([k, v]) => `${k}=${v}`).join(','))
   return args
 }
 
