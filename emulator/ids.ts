@@ -9,7 +9,9 @@ const NAMESPACES = [
   'Microsoft.Network',
   'Microsoft.Storage',
   'Microsoft.DBforPostgreSQL',
-  'Microsoft.OperationalInsights'
+  'Microsoft.OperationalInsights',
+  'Microsoft.ManagedIdentity',
+  'Microsoft.Authorization'
 ]
 
 export const RESOURCE_GROUP_TYPE = 'Microsoft.Resources/resourceGroups'

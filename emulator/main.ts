@@ -7,6 +7,14 @@ import { appRoutes, domainOf, routeFor } from './appRoutes.js'
 import { BlobBackend } from './backends/blob.js'
 import { BlobFrontDoor, BLOB_HOST } from './blobFrontDoor.js'
 import { storageGate } from './blobGate.js'
+import {
+  bearerCheck,
+  deployer,
+  IdentityEndpoint,
+  identityHeader,
+  issueToken,
+  STORAGE_AUDIENCE
+} from './identity.js'
 import type { Backends } from './backends/index.js'
 import { PostgresBackend } from './backends/postgres.js'
 import { parseArgs } from './cli.js'
@@ -19,7 +27,7 @@ import { Latency } from './latency.js'
 import { LroManager } from './lro.js'
 import { ConnectProxy } from './proxy.js'
 import { isStreamHost } from './logStream.js'
-import { IdFactory, randomToken, seededSubscriptionId } from './random.js'
+import { IdFactory, randomToken, seededSubscriptionId, tenantOf } from './random.js'
 import { RequestLog } from './requestLog.js'
 import { registerResources } from './resources/index.js'
 import { resumePostgres } from './resources/postgresServers.js'
@@ -105,16 +113,7 @@ async function main(): Promise<void> {
 
   const blob = backends.blob
   const frontDoor = blob
-    ? new BlobFrontDoor(
-        ca,
-        () => blob.listeningPort,
-        storageGate(ctx, () => ({
-          status: 401,
-          code: 'InvalidAuthenticationInfo',
-          message:
-            'Server failed to authenticate the request. Please refer to the information in the www-authenticate header.'
-        }))
-      )
+    ? new BlobFrontDoor(ca, () => blob.listeningPort, storageGate(ctx, bearerCheck(ctx)))
     : undefined
   if (frontDoor) {
     store.state.blobFrontDoorPort = await listenOnPreferredPort(
@@ -124,6 +123,14 @@ async function main(): Promise<void> {
       store.state.blobFrontDoorPort
     )
   }
+
+  const identity = new IdentityEndpoint(ctx)
+  store.state.identityPort = await listenOnPreferredPort(
+    'identity endpoint',
+    (p) => identity.listen(p),
+    undefined,
+    store.state.identityPort
+  )
 
   const ingress = new Ingress(ctx, ca, tls)
   store.state.ingressPort = await listenOnPreferredPort(
@@ -205,7 +212,7 @@ async function main(): Promise<void> {
     stopping = true
     lro.stopTimers()
     await runtime.stopAll()
-    await Promise.all([ingress.close(), proxy.close(), frontDoor?.close()])
+    await Promise.all([ingress.close(), proxy.close(), frontDoor?.close(), identity.close()])
     await backends.postgres?.stopAll()
     await backends.blob?.stop()
     store.commit()
@@ -217,10 +224,19 @@ async function main(): Promise<void> {
 
   const endpoint = server.endpoint
   const noProxy = '127.0.0.1,localhost'
+  const who = deployer(ctx)
   const ready = {
     endpoint,
     caCertPath: ca.certPath,
     subscriptionId: store.state.subscriptionId,
+    // The principal that runs the action: give it a data role to reach blobs with a token.
+    deployer: {
+      principalId: who.principalId,
+      clientId: who.clientId,
+      tenantId: tenantOf(store.state.subscriptionId),
+      identityEndpoint: identity.url,
+      identityHeader: identityHeader(ctx, 'deployer')
+    },
     env: {
       NODE_EXTRA_CA_CERTS: ca.certPath,
       'INPUT_ARM-ENDPOINT': endpoint,
@@ -233,7 +249,10 @@ async function main(): Promise<void> {
       no_proxy: noProxy,
       NODE_USE_ENV_PROXY: '1',
       REQUESTS_CA_BUNDLE: bundlePath,
-      SSL_CERT_FILE: bundlePath
+      SSL_CERT_FILE: bundlePath,
+      // A Storage token for the deploying principal (24 h), as AZURE_ACCESS_TOKEN is for ARM.
+      AZURE_STORAGE_ACCESS_TOKEN: issueToken(ctx, who, STORAGE_AUDIENCE).token,
+      AZURE_DEPLOYER_PRINCIPAL_ID: who.principalId
     }
   }
   process.stdout.write(`${JSON.stringify(ready)}\n`)

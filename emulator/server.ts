@@ -78,7 +78,9 @@ export class ArmServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', this.origin)
+    // `//subscriptions/…` (a scope given with its leading slash, as `@azure/arm-authorization`
+    // joins it: `/{scope}/providers/…`) is a path, not a host: ARM takes such paths.
+    const url = new URL((req.url ?? '/').replace(/^\/{2,}/, '/'), this.origin)
     const method = (req.method ?? 'GET').toUpperCase()
     const path = url.pathname
     if (path.toLowerCase().startsWith('/_emulator/')) return this.emulatorEndpoint(method, path, res)

@@ -76,6 +76,8 @@ export interface EmulatorState {
   blobPort?: number
   /** The blob front door (`<account>.blob.core.windows.net` through the proxy). */
   blobFrontDoorPort?: number
+  /** The managed-identity token endpoint replicas are given (`IDENTITY_ENDPOINT`). */
+  identityPort?: number
   providers: Record<string, ProviderRecord>
   resources: Record<string, ResourceRecord>
   operations: Record<string, OperationRecord>

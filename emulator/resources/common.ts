@@ -129,8 +129,9 @@ export function inResourceGroup(ctx: EmulatorContext, req: ArmRequest, type: str
  * A managed identity as ARM answers it (common-types `ManagedServiceIdentity`; examples
  * ManagedEnvironments_CreateOrUpdate.json, ContainerApps_Get.json): the type and identities as
  * given, a system-assigned identity's `principalId` (kept across writes) and `tenantId`, and each
- * user-assigned identity's `clientId`/`principalId`. Microsoft.ManagedIdentity is not emulated:
- * those two ids are derived from the identity's id, so one identity shows the same ids everywhere.
+ * user-assigned identity's `clientId`/`principalId`. Used for managed environments only, whose
+ * user-assigned ids are not checked: those two ids are derived from the identity's id. Apps and
+ * jobs use `attachedIdentityView` (userAssignedIdentities.ts), which requires the identity.
  */
 export function identityView(
   given: JsonValue | undefined,

@@ -47,7 +47,7 @@ import {
   setAppState,
   updateRevision
 } from './containerAppView.js'
-import { runtimeContainer, streamOrigin, streamPath } from './containerShared.js'
+import { runtimeContainer, streamOrigin, streamPath, withIdentityEnv } from './containerShared.js'
 
 const NS = 'Microsoft.App'
 export const REPLICA_TYPE = 'Microsoft.App/containerApps/revisions/replicas'
@@ -367,7 +367,7 @@ export class RevisionLifecycle {
       revisionName: asString(rev.body['name']) ?? '',
       replicaName: replica.name,
       location: asString(app.body['location']) ?? '',
-      container: runtimeContainer(container, app.secrets, targetPort),
+      container: withIdentityEnv(runtimeContainer(container, app.secrets, targetPort), this.ctx, app),
       minReplicas: asNumber(scale?.['minReplicas']) ?? 0,
       maxReplicas: asNumber(scale?.['maxReplicas']) ?? 10,
       logPath: replica.logPath

@@ -23,7 +23,6 @@ import type { ResourceRecord } from '../store.js'
 import {
   assertIdle,
   canonicalName,
-  identityView,
   inResourceGroup,
   listAnswer,
   newRecord,
@@ -35,6 +34,7 @@ import {
   subscriptionOf
 } from './common.js'
 import { RevisionLifecycle } from './containerAppRevisions.js'
+import { attachedIdentityView } from './userAssignedIdentities.js'
 import {
   applyDefaultResources,
   requireEnvironment,
@@ -271,12 +271,17 @@ export function registerContainerApps(
     }
 
     validateTraffic(ctx, id, name, v.spec, revisionName)
+    const identity = attachedIdentityView(
+      ctx,
+      desired['identity'],
+      existing?.internal['identity'],
+      subscriptionOf(req)
+    )
 
     const record = existing ?? ctx.store.put(newRecord(id, APP_TYPE, { id, name, type: APP_TYPE }))
     record.body['name'] = name
     record.body['location'] = v.location
     record.internal['spec'] = v.spec
-    const identity = identityView(desired['identity'], record.internal['identity'], subscriptionOf(req))
     if (identity) record.internal['identity'] = identity
     else delete record.internal['identity']
     record.secrets = v.secrets

@@ -7,6 +7,7 @@
 import type { EmulatorContext } from '../context.js'
 import { badRequest, operationInProgress } from '../errors.js'
 import { asArray, asNumber, asString, objectAt, objectsOf, stringAt, type JsonObject } from '../json.js'
+import { identityEnv } from '../identity.js'
 import type { RevisionContainer } from '../runtime/types.js'
 import type { ResourceRecord } from '../store.js'
 
@@ -152,4 +153,21 @@ export function streamOrigin(location: string): string {
 /** `/subscriptions/{sub}/resourceGroups/{rg}/containerApps/{app}`: an id without its provider part. */
 export function streamPath(resourceId: string): string {
   return resourceId.replace(/\/providers\/Microsoft\.App/i, '')
+}
+
+/**
+ * A replica of an app or job with a managed identity finds its token endpoint in its env
+ * (`IDENTITY_ENDPOINT`, `IDENTITY_HEADER`; identity.ts); the container's own variables of those
+ * names win, as a container's env does over the platform's [unverified].
+ */
+export function withIdentityEnv(
+  container: RevisionContainer,
+  ctx: EmulatorContext,
+  record: ResourceRecord
+): RevisionContainer {
+  const own = new Set(container.env.map((e) => e.name))
+  return {
+    ...container,
+    env: [...identityEnv(ctx, record).filter((e) => !own.has(e.name)), ...container.env]
+  }
 }

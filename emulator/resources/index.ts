@@ -11,6 +11,10 @@ import { registerPostgresServers } from './postgresServers.js'
 import { registerPrivateDnsZones } from './privateDnsZones.js'
 import { ProviderRegistry, registerProviders } from './providers.js'
 import { registerResourceGroups } from './resourceGroups.js'
+import { registerRoleAssignments } from './roleAssignments.js'
+import { registerUserAssignedIdentities } from './userAssignedIdentities.js'
+import { findPrincipal } from '../identity.js'
+import { tenantOf } from '../random.js'
 import { registerStorageAccounts } from './storageAccounts.js'
 import { registerVirtualNetworks } from './virtualNetworks.js'
 import { registerWorkspaces } from './workspaces.js'
@@ -38,5 +42,7 @@ export function registerResources(ctx: EmulatorContext, router: Router): Resourc
   registerContainerAppRevisions(ctx, router, revisions)
   registerJobs(ctx, router, jobs)
   registerAuthTokens(ctx, router)
+  registerUserAssignedIdentities(ctx, router)
+  registerRoleAssignments(ctx, router, (id) => findPrincipal(ctx, id), tenantOf)
   return { providers, revisions, jobs }
 }

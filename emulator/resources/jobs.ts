@@ -59,7 +59,6 @@ import type { ResourceRecord } from '../store.js'
 import {
   assertIdle,
   canonicalName,
-  identityView,
   inResourceGroup,
   listAnswer,
   newRecord,
@@ -76,6 +75,7 @@ import {
   ENVIRONMENT_TYPE,
   requireEnvironment,
   runtimeContainer,
+  withIdentityEnv,
   streamOrigin,
   streamPath,
   validateSecretRefs,
@@ -83,6 +83,7 @@ import {
   withSecretValues
 } from './containerShared.js'
 import { validateContainers } from './containerTemplate.js'
+import { attachedIdentityView } from './userAssignedIdentities.js'
 
 export const JOB_TYPE = 'Microsoft.App/jobs'
 export const EXECUTION_TYPE = 'Microsoft.App/jobs/executions'
@@ -480,7 +481,7 @@ export class JobRunner {
     const mains = specs.filter((s) => !s.init).map((s) => s.c)
     const runOne = (spec: JsonObject): Promise<RunResult> =>
       new Promise((resolve) => {
-        const container = runtimeContainer(spec, job.secrets)
+        const container = withIdentityEnv(runtimeContainer(spec, job.secrets), this.ctx, job)
         const key = `${idKey(exec.id)}|${name}|${container.name}`
         const update = (patch: Partial<ContainerRun>): void => {
           const current = this.ctx.store.get(exec.id)
@@ -678,11 +679,16 @@ export function registerJobs(ctx: EmulatorContext, router: Router, runner: JobRu
     kind: 'put' | 'patch'
   ): Record<string, string> => {
     const v = validateJob(ctx, desired, existing)
+    const identity = attachedIdentityView(
+      ctx,
+      desired['identity'],
+      existing?.internal['identity'],
+      subscriptionOf(req)
+    )
     const record = existing ?? ctx.store.put(newRecord(id, JOB_TYPE, { id, name, type: JOB_TYPE }))
     record.body['name'] = name
     record.body['location'] = v.location
     record.internal['spec'] = v.spec
-    const identity = identityView(desired['identity'], record.internal['identity'], subscriptionOf(req))
     if (identity) record.internal['identity'] = identity
     else delete record.internal['identity']
     record.secrets = v.secrets

@@ -5,7 +5,10 @@
  *
  * Image → venv ("pull"):
  *   `ghcr.io/mlflow/mlflow:v<ver>-full` → `<root>/server-<ver>` with
- *   `mlflow[auth]==<ver> psycopg2-binary azure-storage-blob` (what the `-full` image carries);
+ *   `mlflow[auth]==<ver> psycopg2-binary azure-storage-blob` (what the `-full` image carries), and
+ *   from 3.11 on `azure-identity` too (the image's `mlflow[azure]` extra, mlflow/mlflow#21582;
+ *   next-capabilities §4.2), so MLflow's DefaultAzureCredential path (managed identity) works as in
+ *   the image; a venv made before that gets it added once (marker `.installed-azure-identity`);
  *   the plain `…:v<ver>` → `<root>/server-<ver>-plain` with `mlflow==<ver>` only. When the
  *   container's command line contains `--app-name oidc-auth`, `mlflow-oidc-auth` is added (the
  *   release the command line pins with `mlflow-oidc-auth==<x>`, if it does, so a start-up
@@ -149,6 +152,8 @@ async function withDirLock<T>(lock: string, work: () => Promise<T>): Promise<T> 
 interface VenvRequest {
   version: string
   full: boolean
+  /** The image carries azure-identity (`-full` ≥ 3.11). */
+  identity: boolean
   /** The `mlflow-oidc-auth` requirement to add, if any. */
   oidc?: string
 }
@@ -243,9 +248,12 @@ export class MlflowAdapter implements ImageAdapter {
     if (!m) return { ok: false, reason: `Failed to pull image "${image}": manifest unknown` }
     const commandLine = [...container.command, ...container.args].join(' ')
     try {
+      const version = m[1] ?? ''
+      const [major = 0, minor = 0] = version.split('.').map(Number)
       const venv = await this.venv({
-        version: m[1] ?? '',
+        version,
         full: m[2] !== undefined,
+        identity: m[2] !== undefined && (major > 3 || (major === 3 && minor >= 11)),
         oidc: /--app-name[ =']+oidc-auth\b/.test(commandLine)
           ? (/mlflow-oidc-auth==[\w.]+/.exec(commandLine)?.[0] ?? 'mlflow-oidc-auth')
           : undefined
@@ -311,7 +319,8 @@ export class MlflowAdapter implements ImageAdapter {
   private venv(req: VenvRequest): Promise<string> {
     const dir = join(this.deps.venvRoot, req.full ? `server-${req.version}` : `server-${req.version}-plain`)
     const key = `${dir}+${req.oidc ?? ''}`
-    if (existsSync(join(dir, '.installed')) && oidcInstalled(dir, req.oidc)) return Promise.resolve(dir)
+    if (existsSync(join(dir, '.installed')) && oidcInstalled(dir, req.oidc) && identityInstalled(dir, req))
+      return Promise.resolve(dir)
     let pending = this.installs.get(key)
     if (!pending) {
       pending = this.install(dir, req).finally(() => this.installs.delete(key))
@@ -344,6 +353,15 @@ export class MlflowAdapter implements ImageAdapter {
         }
         writeFileSync(join(dir, '.installed'), new Date().toISOString())
       }
+      if (!identityInstalled(dir, req)) {
+        const pip = await run(
+          join(dir, 'bin', 'pip'),
+          ['install', '--disable-pip-version-check', '--quiet', 'azure-identity'],
+          PIP_TIMEOUT_MS
+        )
+        if (pip.code !== 0) throw new PullError(pip.lastLine || `pip exited with ${pip.code}`)
+        writeFileSync(join(dir, '.installed-azure-identity'), new Date().toISOString())
+      }
       if (req.oidc && !oidcInstalled(dir, req.oidc)) {
         const pip = await run(
           join(dir, 'bin', 'pip'),
@@ -356,6 +374,11 @@ export class MlflowAdapter implements ImageAdapter {
       return dir
     })
   }
+}
+
+/** azure-identity is in the venv when the image carries it. */
+function identityInstalled(dir: string, req: VenvRequest): boolean {
+  return !req.identity || existsSync(join(dir, '.installed-azure-identity'))
 }
 
 /** The marker holds the requirement that was installed. */

@@ -69,6 +69,8 @@ export interface Emulator {
   readonly token: string
   /** Environment variables the action needs to talk to this emulator. */
   readonly env: Record<string, string>
+  /** The deploying principal (ready line `deployer`). */
+  readonly deployer: Deployer | undefined
   readonly stateDir: string
   requests(): Promise<RequestRecord[]>
   state(): Promise<unknown>
@@ -78,10 +80,20 @@ export interface Emulator {
   stop(): Promise<void>
 }
 
+/** The principal that runs the action, and its token endpoint (App Service protocol). */
+export interface Deployer {
+  principalId: string
+  clientId: string
+  tenantId: string
+  identityEndpoint: string
+  identityHeader: string
+}
+
 interface ReadyLine {
   endpoint: string
   caCertPath: string
   subscriptionId: string
+  deployer?: Deployer
   env: Record<string, string>
 }
 
@@ -266,6 +278,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     },
     get env() {
       return { ...current.ready.env }
+    },
+    get deployer() {
+      return current.ready.deployer
     },
     stateDir,
     requests: () => getJson<RequestRecord[]>(`${current.ready.endpoint}/_emulator/requests`, ca),

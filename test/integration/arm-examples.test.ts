@@ -63,7 +63,8 @@ const V = {
   insights: '2025-07-01',
   storage: '2026-06-01',
   postgres: '2025-08-01',
-  app: '2026-07-01'
+  app: '2026-07-01',
+  msi: '2024-11-30'
 }
 
 // Subscriptions as the examples name them (non-GUIDs are mapped to the emulator's subscription).
@@ -216,8 +217,16 @@ const ENV_SUBNET: SubnetSpec = {
   delegation: 'Microsoft.App/environments'
 }
 
-/** The user-assigned identity ContainerApps_Get.json shows (Microsoft.ManagedIdentity is not emulated). */
+/** The user-assigned identity ContainerApps_Get.json and Job_CreateorUpdate.json attach. */
 const MY_IDENTITY = `/subscriptions/${SUB_APP}/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/myidentity`
+
+/** An identity an app or job names must exist: it is made first. */
+const myIdentity: Step = {
+  kind: 'ensure',
+  path: MY_IDENTITY,
+  apiVersion: V.msi,
+  body: { location: 'eastus' }
+}
 
 /**
  * An app shaped after ContainerApps_Get.json (user-settable parts; custom domains, volumes, the
@@ -613,7 +622,7 @@ const PREREQUISITES: Record<string, Step[]> = {
     vnet('ensure', SUB_APP, 'RGName', 'VNetName', ['10.0.0.0/16'], [ENV_SUBNET])
   ],
   'ContainerApps_ManagedBy_CreateOrUpdate.json': [group(SUB_APP, 'rg'), demokube],
-  'Job_CreateorUpdate.json': [group(SUB_APP, 'rg'), demokube],
+  'Job_CreateorUpdate.json': [group(SUB_APP, 'rg'), demokube, myIdentity],
   // jlaw-demo1 as ManagedEnvironments_Get.json shows it. Its subnet id names the one the create
   // example already uses, and one subnet cannot host two environments: it gets the same-named
   // subnet in its own subscription.
@@ -651,23 +660,35 @@ const PREREQUISITES: Record<string, Step[]> = {
       }
     }
   ],
-  'ContainerApps_Get.json': [group(SUB_APP, 'rg'), demokube, app('testcontainerapp0')],
-  'Revisions_Get.json': [group(SUB_APP, 'rg'), demokube, app('testcontainerapp0')],
-  'Revisions_List.json': [group(SUB_APP, 'rg'), demokube, app('testcontainerapp0')],
+  'ContainerApps_Get.json': [group(SUB_APP, 'rg'), demokube, myIdentity, app('testcontainerapp0')],
+  'Revisions_Get.json': [group(SUB_APP, 'rg'), demokube, myIdentity, app('testcontainerapp0')],
+  'Revisions_List.json': [group(SUB_APP, 'rg'), demokube, myIdentity, app('testcontainerapp0')],
   // Jobs under the names the requests use after adaptation 4 (lower case).
-  'Job_Get.json': [group(SUB_APP, 'rg'), demokube, job('testcontainerappsjob0', 'put')],
-  'Job_Execution_Get.json': [group(SUB_APP, 'rg'), demokube, job('testcontainerappsjob0'), startJob],
-  'Job_Executions_Get.json': [group(SUB_APP, 'rg'), demokube, job('testcontainerappsjob0'), startJob],
-  'ContainerApps_ListSecrets.json': [group(SUB_APP, 'rg'), demokube, app('testcontainerapp0')],
+  'Job_Get.json': [group(SUB_APP, 'rg'), demokube, myIdentity, job('testcontainerappsjob0', 'put')],
+  'Job_Execution_Get.json': [
+    group(SUB_APP, 'rg'),
+    demokube,
+    myIdentity,
+    job('testcontainerappsjob0'),
+    startJob
+  ],
+  'Job_Executions_Get.json': [
+    group(SUB_APP, 'rg'),
+    demokube,
+    myIdentity,
+    job('testcontainerappsjob0'),
+    startJob
+  ],
+  'ContainerApps_ListSecrets.json': [group(SUB_APP, 'rg'), demokube, myIdentity, app('testcontainerapp0')],
   // The example names revision testcontainerApp0-pjxhsye under app testStaticSite0: a finding (manifest note).
-  'Revisions_Restart.json': [group(SUB_APP, 'rg'), demokube, app('teststaticsite0')],
-  'Revisions_Activate.json': [group(SUB_APP, 'rg'), demokube, app('testcontainerapp0')],
-  'Revisions_Deactivate.json': [group(SUB_APP, 'rg'), demokube, app('testcontainerapp0')],
+  'Revisions_Restart.json': [group(SUB_APP, 'rg'), demokube, myIdentity, app('teststaticsite0')],
+  'Revisions_Activate.json': [group(SUB_APP, 'rg'), demokube, myIdentity, app('testcontainerapp0')],
+  'Revisions_Deactivate.json': [group(SUB_APP, 'rg'), demokube, myIdentity, app('testcontainerapp0')],
   // The start's template override asks for 0.2 CPU: the job runs on the dedicated profile.
-  'Job_Start.json': [group(SUB_APP, 'rg'), demokube, job('testcontainerappsjob0', 'put')],
-  'Job_ListSecrets.json': [group(SUB_APP, 'rg'), demokube, job('testcontainerappsjob0', 'put')],
-  'ContainerApps_Delete.json': [group(SUB_APP, 'rg'), demokube, app('testworkerapp0')],
-  'Job_Delete.json': [group(SUB_APP, 'rg'), demokube, job('testworkercontainerappsjob0')],
+  'Job_Start.json': [group(SUB_APP, 'rg'), demokube, myIdentity, job('testcontainerappsjob0', 'put')],
+  'Job_ListSecrets.json': [group(SUB_APP, 'rg'), demokube, myIdentity, job('testcontainerappsjob0', 'put')],
+  'ContainerApps_Delete.json': [group(SUB_APP, 'rg'), demokube, myIdentity, app('testworkerapp0')],
+  'Job_Delete.json': [group(SUB_APP, 'rg'), demokube, myIdentity, job('testworkercontainerappsjob0')],
   'ManagedEnvironments_Delete.json': [
     group(SUB_APP, 'examplerg'),
     {
