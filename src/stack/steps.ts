@@ -27,6 +27,7 @@ import type { ContainerAppSpec, ContainerSpec, TrafficWeight } from './specs.js'
 import {
   KEY_ROTATED_TAG,
   KEY_TO_RETIRE_TAG,
+  NO_KEY_TO_RETIRE,
   STORAGE_KEY_FINGERPRINT_ENV,
   type KeyName,
   type RotationPlan
@@ -268,7 +269,12 @@ export function planSteps(opts: {
       key: 'retireKey',
       kind: 'retireKey',
       keyName: rotation.retire,
-      tags: { ...stable, ...(previous ? { [PREVIOUS_REVISION_TAG]: previous } : {}) },
+      // Cleared by value, not by leaving it out: an ARM PATCH may merge tags rather than replace them.
+      tags: {
+        ...stable,
+        ...(previous ? { [PREVIOUS_REVISION_TAG]: previous } : {}),
+        [KEY_TO_RETIRE_TAG]: NO_KEY_TO_RETIRE
+      },
       dependsOn: newRevision ? ['deactivate'] : []
     }
   }

@@ -24,6 +24,8 @@ export const STORAGE_KEY_FINGERPRINT_ENV = 'MLFLOW_STACK_STORAGE_KEY_SHA256'
 
 /** App tag set with the traffic move of a rotation: the key to regenerate once the move is done. */
 export const KEY_TO_RETIRE_TAG = 'mlflow-storage-key-to-retire'
+/** The marker's value once the retired key is regenerated. */
+export const NO_KEY_TO_RETIRE = 'none'
 /** App tag: when the last rotation finished (ISO 8601), for the summary and the next run. */
 export const KEY_ROTATED_TAG = 'mlflow-storage-key-rotated'
 

@@ -181,7 +181,7 @@ describe('the rotation as steps', () => {
     const traffic = byKey['traffic']!
     expect(traffic.kind === 'shiftTraffic' && traffic.tags[KEY_TO_RETIRE_TAG]).toBe('key1')
     const retire = byKey['retireKey']!
-    expect(retire.kind === 'retireKey' && retire.tags[KEY_TO_RETIRE_TAG]).toBeUndefined()
+    expect(retire.kind === 'retireKey' && retire.tags[KEY_TO_RETIRE_TAG]).toBe('none')
     expect(retire.kind === 'retireKey' && retire.tags[PREVIOUS_REVISION_TAG]).toBe(serving.name)
     // The new key is only known once regenerated: the plan holds a token, never a value.
     const revision = byKey['revision']!
