@@ -5,7 +5,7 @@
  */
 import * as core from '@actions/core'
 import { createAzurePort, describeAzureError } from './azure/index.js'
-import { createCredential } from './azure/credential.js'
+import { createCredential, staticTokenCredential } from './azure/credential.js'
 import type { AzurePort } from './azure/port.js'
 import { deploy } from './commands/deploy.js'
 import { DeployFailedError } from './commands/execute.js'
@@ -47,7 +47,11 @@ function connect(config: Config, env: NodeJS.ProcessEnv): AzurePort {
     getIdToken: () => core.getIDToken(OIDC_AUDIENCE),
     accessToken
   })
+  // A static ARM token cannot sign blob requests; the local Azure hands out a storage one beside it.
+  const storageToken = env.AZURE_STORAGE_ACCESS_TOKEN || undefined
+  if (storageToken) actionsLog.mask(storageToken)
   return createAzurePort({
+    storageCredential: storageToken ? staticTokenCredential(storageToken) : credential,
     endpoint: config.azure.endpoint,
     subscriptionId: config.azure.subscriptionId,
     credential,

@@ -12,6 +12,7 @@ import {
   type BlockBlobClient,
   type ContainerClient
 } from '@azure/storage-blob'
+import type { TokenCredential } from '@azure/identity'
 import type { StorageKeys } from './port.js'
 
 /** The container and blob that hold the stack's lock (never touched by MLflow). */
@@ -68,20 +69,31 @@ export function lockBlob(
   endpoint: string,
   account: string,
   readKeys: () => Promise<StorageKeys>,
-  initial: StorageKeys
+  initial: StorageKeys,
+  token?: TokenCredential
 ): LockBlob {
   let keys = initial
   let preferred: keyof StorageKeys = 'key1'
-  const clientsFor = (k: string) => {
-    const container = service(endpoint, account, k).getContainerClient(LOCK_CONTAINER)
+  // A keyless account refuses every key (403 KeyBasedAuthenticationNotPermitted); from the first
+  // such answer on, the lock is reached with an Entra ID token (and the deployer's data role).
+  let keyless = false
+  const clients = (credential: StorageSharedKeyCredential | TokenCredential) => {
+    const service = new BlobServiceClient(endpoint, credential, { retryOptions: { maxTries: 4 } })
+    const container = service.getContainerClient(LOCK_CONTAINER)
     return { container, blob: container.getBlockBlobClient(LOCK_BLOB) }
   }
+  const clientsFor = (k: string) => clients(new StorageSharedKeyCredential(account, k))
   async function withKey<T>(
     op: (c: { container: ContainerClient; blob: BlockBlobClient }) => Promise<T>
   ): Promise<T> {
+    if (keyless && token) return op(clients(token))
     try {
       return await op(clientsFor(keys[preferred]))
     } catch (error) {
+      if (token && error instanceof RestError && error.code === 'KeyBasedAuthenticationNotPermitted') {
+        keyless = true
+        return op(clients(token))
+      }
       if (!(error instanceof RestError && error.statusCode === 403)) throw error
       keys = await readKeys()
       let last: unknown = error

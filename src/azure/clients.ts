@@ -3,6 +3,8 @@
  * credential. TLS trust for a local endpoint comes from `NODE_EXTRA_CA_CERTS`.
  */
 import { ContainerAppsAPIClient } from '@azure/arm-appcontainers'
+import { AuthorizationManagementClient } from '@azure/arm-authorization'
+import { ManagedServiceIdentityClient } from '@azure/arm-msi'
 import { NetworkManagementClient } from '@azure/arm-network'
 import { OperationalInsightsManagementClient } from '@azure/arm-operationalinsights'
 import { PostgreSQLManagementFlexibleServerClient } from '@azure/arm-postgresql-flexible'
@@ -37,6 +39,8 @@ export interface AzureClients {
   readonly storage: StorageManagementClient
   readonly postgres: PostgreSQLManagementFlexibleServerClient
   readonly containerApps: ContainerAppsAPIClient
+  readonly identities: ManagedServiceIdentityClient
+  readonly authorization: AuthorizationManagementClient
 }
 
 export function clamp(value: number, min: number, max: number): number {
@@ -83,6 +87,15 @@ export function createClients(opts: ClientOptions): AzureClients {
       ...common,
       credentialScopes: [opts.tokenScope]
     }),
-    containerApps: new ContainerAppsAPIClient(credential, subscriptionId, modular)
+    containerApps: new ContainerAppsAPIClient(credential, subscriptionId, modular),
+    // Both of the older generation, like the PostgreSQL client (next-capabilities §4.4–4.5).
+    identities: new ManagedServiceIdentityClient(credential, subscriptionId, {
+      ...common,
+      credentialScopes: [opts.tokenScope]
+    }),
+    authorization: new AuthorizationManagementClient(credential, subscriptionId, {
+      ...common,
+      credentialScopes: [opts.tokenScope]
+    })
   }
 }

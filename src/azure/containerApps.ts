@@ -85,6 +85,11 @@ export function toArm(spec: ContainerAppSpec): ContainerApp {
       },
       secrets: sortSecrets(spec.secrets).map((s) => ({ name: s.name, value: s.value }))
     },
+    // Keyless mode: the user-assigned identity MLflow reaches blob storage with; `None` detaches it.
+    identity: spec.identityId
+      ? { type: 'UserAssigned', userAssignedIdentities: { [spec.identityId]: {} } }
+      : // Null, not absent: a merge patch must drop identities the app still lists.
+        { type: 'None', userAssignedIdentities: null as unknown as Record<string, object> },
     template: {
       ...(spec.revisionSuffix ? { revisionSuffix: spec.revisionSuffix } : {}),
       containers: [containerToArm(spec.container)],
@@ -165,6 +170,12 @@ export interface ContainerAppExtras {
   address?: ResourceAddress
 }
 
+function identityFromArm(app: ContainerApp): { identityId?: string } {
+  const ids = Object.keys(app.identity?.userAssignedIdentities ?? {})
+  // Resource ids are case-insensitive; Azure may answer another casing than it was sent.
+  return ids[0] ? { identityId: ids[0].toLowerCase() } : {}
+}
+
 export function fromArm(app: ContainerApp, extras: ContainerAppExtras = {}): Observed<'containerApp'> {
   const secrets = extras.secrets ?? app.configuration?.secrets ?? []
   return {
@@ -181,7 +192,8 @@ export function fromArm(app: ContainerApp, extras: ContainerAppExtras = {}): Obs
       secrets: secretsFromArm(secrets),
       container: containerFromArm(app.template?.containers?.[0]),
       minReplicas: app.template?.scale?.minReplicas ?? 0,
-      maxReplicas: app.template?.scale?.maxReplicas ?? 10
+      maxReplicas: app.template?.scale?.maxReplicas ?? 10,
+      ...identityFromArm(app)
     },
     outputs: {
       fqdn: app.configuration?.ingress?.fqdn ?? '',
@@ -317,13 +329,15 @@ export async function patchConfiguration(
   await clients.containerApps.containerApps.update(
     address.resourceGroup,
     address.name,
-    { location: full.location, tags: full.tags, configuration: full.configuration },
+    { location: full.location, tags: full.tags, configuration: full.configuration, identity: full.identity },
     lro(clients.pollIntervalMs)
   )
 }
 
-/** Moves traffic (and records tags, e.g. the previous revision): a merge patch of just that. */
-/** PATCH of the app's tags alone (tags replace the old set as a whole). */
+/**
+ * PATCH of the app's tags alone. Whether a PATCH merges tags or replaces them is not pinned down
+ * for Microsoft.App, so callers send every tag and clear one by value, never by leaving it out.
+ */
 export async function patchTags(
   clients: AzureClients,
   address: ResourceAddress,
@@ -338,6 +352,21 @@ export async function patchTags(
   )
 }
 
+/** PATCH of the identity alone: the app stops running as its managed identity. */
+export async function detachIdentity(clients: AzureClients, address: ResourceAddress): Promise<void> {
+  await clients.containerApps.containerApps.update(
+    address.resourceGroup,
+    address.name,
+    {
+      location: undefined as unknown as string,
+      // A merge patch keeps what it does not name: the identities are removed explicitly (null).
+      identity: { type: 'None', userAssignedIdentities: null as unknown as Record<string, object> }
+    },
+    lro(clients.pollIntervalMs)
+  )
+}
+
+/** Moves traffic (and records tags, e.g. the previous revision): a merge patch of just that. */
 export async function patchTraffic(
   clients: AzureClients,
   address: ResourceAddress,

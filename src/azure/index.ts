@@ -3,6 +3,8 @@
  * operations, every call wrapped in the action-level retry (`withRetry`), which adds to the SDK
  * pipeline's own retries only what the pipeline does not retry.
  */
+import { identityHandler } from './identities.js'
+import { roleAssignmentHandler } from './roleAssignments.js'
 import { lockBlob, probeKey } from './blobData.js'
 import type { TokenCredential } from '@azure/identity'
 import type { ResourceKind } from '../stack/specs.js'
@@ -14,6 +16,7 @@ import {
   getRevision,
   listRevisions,
   patchConfiguration,
+  detachIdentity,
   patchTags,
   patchTraffic,
   revisionLogs,
@@ -31,7 +34,7 @@ import { getProvider, registerProvider } from './providers.js'
 import { resourceGroupHandler } from './resourceGroups.js'
 import { withRetry } from './retry.js'
 import type { RetryInfo } from './retry.js'
-import { listKeys, regenerateKey, storageAccountHandler } from './storageAccounts.js'
+import { listKeys, regenerateKey, setSharedKeyAccess, storageAccountHandler } from './storageAccounts.js'
 import { subnetHandler } from './subnets.js'
 import { virtualNetworkHandler } from './virtualNetworks.js'
 
@@ -69,6 +72,8 @@ export interface AzurePortOptions {
   pollIntervalMs?: number
   userAgentPrefix?: string
   retry?: RetryPolicy
+  /** For the blob data plane when shared keys are off (scope `https://storage.azure.com/.default`). */
+  storageCredential?: TokenCredential
 }
 
 export function createAzurePort(opts: AzurePortOptions): AzurePort {
@@ -81,11 +86,15 @@ export function createAzurePort(opts: AzurePortOptions): AzurePort {
     pollIntervalMs,
     ...(opts.userAgentPrefix !== undefined ? { userAgentPrefix: opts.userAgentPrefix } : {})
   })
-  return createAzurePortFromClients(clients, opts.retry)
+  return createAzurePortFromClients(clients, opts.retry, opts.storageCredential)
 }
 
 /** The port on already-built clients (tests, or a caller that tunes the clients itself). */
-export function createAzurePortFromClients(clients: AzureClients, retry: RetryPolicy = {}): AzurePort {
+export function createAzurePortFromClients(
+  clients: AzureClients,
+  retry: RetryPolicy = {},
+  storageCredential?: TokenCredential
+): AzurePort {
   const baseDelayMs = retry.baseDelayMs ?? clamp(clients.pollIntervalMs, 50, 5000)
   const run = <T>(label: string, op: () => Promise<T>): Promise<T> =>
     withRetry(op, {
@@ -122,7 +131,9 @@ export function createAzurePortFromClients(clients: AzureClients, retry: RetryPo
     postgresDatabase: wrap(postgresDatabaseHandler(clients)),
     managedEnvironment: wrap(managedEnvironmentHandler(clients)),
     containerApp: wrap(containerAppHandler(clients)),
-    job: wrap(jobHandler(clients))
+    job: wrap(jobHandler(clients)),
+    identity: wrap(identityHandler(clients)),
+    roleAssignment: wrap(roleAssignmentHandler(clients))
   }
 
   // The blob endpoint of an account never changes: read once per run.
@@ -150,7 +161,8 @@ export function createAzurePortFromClients(clients: AzureClients, retry: RetryPo
         await blobEndpoint(a),
         a.name,
         () => run(label('storageAccount', 'listKeys', a), () => listKeys(clients, a)),
-        keys
+        keys,
+        storageCredential
       ),
     getWorkspaceSharedKey: (a) => run(label('logAnalytics', 'sharedKeys', a), () => getSharedKey(clients, a)),
     listStorageKeys: (a) => run(label('storageAccount', 'listKeys', a), () => listKeys(clients, a)),
@@ -167,6 +179,12 @@ export function createAzurePortFromClients(clients: AzureClients, retry: RetryPo
       run(label('containerApp', 'patch configuration', a), () => patchConfiguration(clients, a, spec)),
     patchAppTraffic: (a, traffic, tags) =>
       run(label('containerApp', 'patch traffic', a), () => patchTraffic(clients, a, traffic, tags)),
+    setSharedKeyAccess: (a, allowed) =>
+      run(label('storageAccount', `allowSharedKeyAccess ${allowed}`, a), () =>
+        setSharedKeyAccess(clients, a, allowed)
+      ),
+    detachAppIdentity: (a) =>
+      run(label('containerApp', 'detach identity', a), () => detachIdentity(clients, a)),
     patchAppTags: (a, tags) => run(label('containerApp', 'patch tags', a), () => patchTags(clients, a, tags)),
     activateRevision: (a, revisionName) =>
       run(label('containerApp', `activateRevision ${revisionName}`, a), () =>

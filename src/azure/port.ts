@@ -21,6 +21,8 @@ export interface OutputsByKind {
   privateDnsLink: Record<string, never>
   logAnalytics: { customerId: string }
   storageAccount: { blobEndpoint: string }
+  identity: { clientId: string; principalId: string }
+  roleAssignment: Record<string, never>
   blobContainer: Record<string, never>
   postgresServer: { fqdn: string; state: string }
   postgresDatabase: Record<string, never>
@@ -134,6 +136,10 @@ export interface AzurePort {
     traffic: { revisionName: string; weight: number }[],
     tags: Tags
   ): Promise<void>
+  /** PATCH of the storage account's `allowSharedKeyAccess` only. */
+  setSharedKeyAccess(account: ResourceAddress, allowed: boolean): Promise<void>
+  /** PATCH of the app's identity to `None`. */
+  detachAppIdentity(app: ResourceAddress): Promise<void>
   /** PATCH of the app's tags only. */
   patchAppTags(app: ResourceAddress, tags: Tags): Promise<void>
   activateRevision(app: ResourceAddress, revisionName: string): Promise<void>

@@ -24,7 +24,8 @@ export function toArm(spec: StorageAccountSpec): StorageAccountCreateParameters 
     kind: spec.kind,
     allowBlobPublicAccess: spec.allowBlobPublicAccess,
     minimumTlsVersion: spec.minimumTlsVersion,
-    enableHttpsTrafficOnly: spec.supportsHttpsTrafficOnly
+    enableHttpsTrafficOnly: spec.supportsHttpsTrafficOnly,
+    allowSharedKeyAccess: spec.allowSharedKeyAccess
   }
 }
 
@@ -42,7 +43,9 @@ export function fromArm(account: StorageAccount, address?: ResourceAddress): Obs
       // Service defaults when a property is absent from the response.
       allowBlobPublicAccess: account.allowBlobPublicAccess ?? false,
       minimumTlsVersion: account.minimumTlsVersion ?? 'TLS1_0',
-      supportsHttpsTrafficOnly: account.enableHttpsTrafficOnly ?? true
+      supportsHttpsTrafficOnly: account.enableHttpsTrafficOnly ?? true,
+      // "The default value is null, which is equivalent to true." (arm-storage 20.2.0)
+      allowSharedKeyAccess: account.allowSharedKeyAccess ?? true
     },
     outputs: { blobEndpoint: account.primaryEndpoints?.blob ?? '' }
   }
@@ -96,4 +99,15 @@ export async function regenerateKey(
   return keysFromArm(
     await clients.storage.storageAccounts.regenerateKey(address.resourceGroup, address.name, { keyName })
   )
+}
+
+/** PATCH of `allowSharedKeyAccess` alone (synchronous, like every account update). */
+export async function setSharedKeyAccess(
+  clients: AzureClients,
+  address: ResourceAddress,
+  allowed: boolean
+): Promise<void> {
+  await clients.storage.storageAccounts.update(address.resourceGroup, address.name, {
+    allowSharedKeyAccess: allowed
+  })
 }

@@ -58,7 +58,8 @@ export interface DeployResult {
   migrated: boolean
   record?: RolloutRecord
   /** The key the serving revision holds after the run, and when the last rotation finished. */
-  storageKey?: { active: KeyName; rotatedAt?: string }
+  /** `none` in keyless mode: the app holds no key. */
+  storageKey?: { active: KeyName | 'none'; rotatedAt?: string }
   rotation?: RotationPlan
   durationMs: number
 }
@@ -112,6 +113,8 @@ export async function deploy(
     ])
   }
   if (!apply) return planStack(config, port, log, opts, { started, providers })
+  if (config.command === 'rotate-keys' && config.storageAuth === 'managed-identity')
+    return nothingToRotate(config, port, log, { started, providers })
 
   const missing = providers.filter((p) => p.action === 'register')
   if (missing.length > 0) {
@@ -138,7 +141,7 @@ async function planStack(
   port: AzurePort,
   log: Log,
   opts: DeployOptions,
-  run: { started: number; providers: ProviderStatus[]; lock?: HeldLock }
+  run: { started: number; providers: ProviderStatus[]; lock?: HeldLock & { created: StackKey[] } }
 ): Promise<DeployResult> {
   const now = opts.now ?? Date.now
   const { started, providers } = run
@@ -169,9 +172,11 @@ async function planStack(
     allowDowngrade: config.allowDowngrade,
     ...(rotation ? { rotation } : {})
   })
-  const entries = withRollout(resourceEntries, app)
+  const toApply = withRollout(resourceEntries, app)
+  // Reported (and counted) with what was created before the lock; not applied again.
+  const entries = bootstrapped(toApply, run.lock?.created ?? [])
   const steps = planSteps({
-    entries,
+    entries: toApply,
     desired,
     observedApp: actual.containerApp,
     app,
@@ -225,7 +230,8 @@ async function planStack(
     await waitForRevision(port, addresses.containerApp, revision, { pollMs, timeoutMs: opts.waitTimeoutMs })
   const observed = await port.handlers.containerApp.get(addresses.containerApp)
   log.info(`Revision ${revision} serves at https://${observed?.outputs.fqdn ?? ''}`)
-  const storageKey = await liveKey(port, addresses, revision, log)
+  const storageKey =
+    config.storageAuth === 'managed-identity' ? 'none' : await liveKey(port, addresses, revision, log)
   if (storageKey) {
     const rotatedAt = record.keyRotatedAt ?? observed?.spec.tags[KEY_ROTATED_TAG]
     log.info(
@@ -295,8 +301,13 @@ async function liveKey(
  * first (exactly as the plan will want them), since the lock lives in the account: two first
  * deploys then queue on the lock instead of each generating a database password.
  */
-export async function lockStack(config: DeployConfig, port: AzurePort, log: Log): Promise<HeldLock> {
+export async function lockStack(
+  config: DeployConfig,
+  port: AzurePort,
+  log: Log
+): Promise<HeldLock & { created: StackKey[] }> {
   const addresses = stackAddresses(config.names)
+  const created: StackKey[] = []
   const [group, account] = await Promise.all([
     port.handlers.resourceGroup.get(addresses.resourceGroup),
     port.handlers.storageAccount.get(addresses.storageAccount)
@@ -312,19 +323,24 @@ export async function lockStack(config: DeployConfig, port: AzurePort, log: Log)
     const spec = <K extends 'resourceGroup' | 'storageAccount'>(key: K) =>
       (desired.find((d) => d.key === key) as DesiredResource<K>).spec
     log.info(`Creating the storage account ${config.names.storageAccount} first: it holds the stack's lock`)
-    if (!group) await port.handlers.resourceGroup.put(addresses.resourceGroup, spec('resourceGroup'))
+    if (!group) {
+      await port.handlers.resourceGroup.put(addresses.resourceGroup, spec('resourceGroup'))
+      created.push('resourceGroup')
+    }
     await port.handlers.storageAccount.put(addresses.storageAccount, spec('storageAccount'))
+    created.push('storageAccount')
   }
   const keys = await port.listStorageKeys(addresses.storageAccount)
   log.mask(keys.key1)
   log.mask(keys.key2)
-  return acquireStackLock(port, addresses.storageAccount, keys, {
+  const lock = await acquireStackLock(port, addresses.storageAccount, keys, {
     stack: config.stackName,
     holder: { holder: config.holder, command: config.command, since: new Date().toISOString() },
     timeoutMs: config.lockTimeoutMs,
     pollMs: Math.max(config.azure.pollIntervalMs, 1000),
     log
   })
+  return { ...lock, created }
 }
 
 /**
@@ -349,4 +365,49 @@ function rotationOnly(entries: readonly PlanEntry[], app: AppPlan): string[] {
     `rotate-keys changes only the storage key, but the inputs also differ from the stack: ${what.join(', ')}. ` +
       'Give rotate-keys the same inputs as the deploy that made the stack, or run deploy first.'
   ]
+}
+
+/** Keyless mode: the app holds no key and the account takes none, so there is nothing to rotate. */
+async function nothingToRotate(
+  config: DeployConfig,
+  port: AzurePort,
+  log: Log,
+  run: { started: number; providers: ProviderStatus[] }
+): Promise<DeployResult> {
+  const addresses = stackAddresses(config.names)
+  const app = await port.handlers.containerApp.get(addresses.containerApp)
+  if (!app)
+    throw new Error(
+      `Stack ${config.stackName} is not deployed (no container app ${config.names.containerApp}): there is no key to rotate. Run deploy first.`
+    )
+  log.info(
+    'storage-auth is managed-identity: MLflow reaches blob storage with its managed identity, the app holds no ' +
+      'storage key and shared-key access is off, so there is nothing to rotate.'
+  )
+  const serving = servingRevision(await port.listRevisions(addresses.containerApp))
+  return {
+    command: config.command,
+    providers: run.providers,
+    entries: [],
+    steps: [],
+    changes: 0,
+    blocked: [],
+    timeline: [],
+    resourceGroup: config.names.resourceGroup,
+    appName: config.names.containerApp,
+    trackingUri: `https://${app.outputs.fqdn}`,
+    ...(serving ? { revision: serving.name } : {}),
+    migrated: false,
+    storageKey: { active: 'none' },
+    durationMs: Date.now() - run.started
+  }
+}
+
+/** What this run created before the plan (for the lock) is part of what it changed. */
+function bootstrapped(entries: PlanEntry[], created: readonly StackKey[]): PlanEntry[] {
+  return entries.map((e) =>
+    created.includes(e.key) && e.action === 'noop'
+      ? { ...e, action: 'create', note: "created first: it holds the stack's lock" }
+      : e
+  )
 }

@@ -42,7 +42,9 @@ export interface RolloutRecord {
 }
 
 export interface StepContext {
-  config: Pick<DeployConfig, 'ingress' | 'auth' | 'names'> & { azure: { pollIntervalMs: number } }
+  config: Pick<DeployConfig, 'ingress' | 'auth' | 'names' | 'storageAuth'> & {
+    azure: { pollIntervalMs: number }
+  }
   port: AzurePort
   log: Log
   addresses: Record<StackKey, ResourceAddress>
@@ -211,7 +213,12 @@ async function artifactRoundTrip(
       },
       {
         intervalMs: Math.max(ctx.config.azure.pollIntervalMs, 200),
-        timeoutMs: Math.min(ctx.timeoutMs, GATE_ARTIFACT_TIMEOUT_MS),
+        // A role assignment can take many minutes to reach the data plane (MicrosoftDocs: up to
+        // 30): in keyless mode the gate waits as long as the run may.
+        timeoutMs:
+          ctx.config.storageAuth === 'managed-identity'
+            ? ctx.timeoutMs
+            : Math.min(ctx.timeoutMs, GATE_ARTIFACT_TIMEOUT_MS),
         what: `an artifact write and read through revision ${revision} (check the storage key or identity)`
       }
     )
@@ -377,6 +384,15 @@ export async function runStep(ctx: StepContext, step: Step, hasFallback: boolean
       return runRegenerateKey(ctx, step)
     case 'retireKey':
       return runRetireKey(ctx, step)
+    case 'disableSharedKey':
+      await ctx.port.setSharedKeyAccess(ctx.addresses.storageAccount, false)
+      ctx.record.details['disableSharedKey'] =
+        'shared-key access turned off: only Entra ID tokens are accepted'
+      return ['shared-key access turned off on the storage account (allowSharedKeyAccess: false)']
+    case 'detachIdentity':
+      await ctx.port.detachAppIdentity(app)
+      ctx.record.details['detachIdentity'] = 'the app no longer runs as the managed identity'
+      return ['managed identity detached from the app']
   }
 }
 
@@ -402,6 +418,10 @@ export function stepTitle(step: Step): string {
       return `regenerate ${step.keyName}`
     case 'retireKey':
       return `retire ${step.keyName}`
+    case 'disableSharedKey':
+      return 'turn off shared-key access'
+    case 'detachIdentity':
+      return 'detach the managed identity'
   }
 }
 

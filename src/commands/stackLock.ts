@@ -14,6 +14,15 @@ import { formatSeconds, type Log } from './log.js'
 /** Lease length: an abandoned lock frees itself within this; renewed at a third of it. */
 export const LEASE_SECONDS = 30
 
+const NO_ROLE =
+  'the deploying identity has no data role on the storage account yet (keyless mode needs Storage Blob Data Contributor; a new assignment takes minutes to apply)'
+
+/** Keyless mode: the deployer's data role may not have reached the data plane yet. */
+function noDataRoleYet(error: unknown): boolean {
+  const e = error as { statusCode?: number; code?: string }
+  return e.statusCode === 403 && e.code === 'AuthorizationPermissionMismatch'
+}
+
 export class LockTimeoutError extends Error {
   constructor(
     readonly stackName: string,
@@ -42,15 +51,32 @@ export async function acquireStackLock(
   opts: { stack: string; holder: LockHolder; timeoutMs: number; pollMs: number; log: Log }
 ): Promise<HeldLock> {
   const blob: LockBlob = await port.lockBlob(account, keys)
-  await blob.ensure()
   const leaseId = randomUUID()
+  let ensured = false
+  let noRole = false
   const t0 = Date.now()
   let last: LockHolder | undefined
   let announced = false
   try {
     await pollUntil(
       async () => {
-        const r = await blob.tryAcquire(leaseId, LEASE_SECONDS, opts.holder)
+        try {
+          if (!ensured) await blob.ensure()
+          ensured = true
+        } catch (error) {
+          if (!noDataRoleYet(error)) throw error
+          noRole = true
+          return { done: false, status: NO_ROLE }
+        }
+        const r = await blob.tryAcquire(leaseId, LEASE_SECONDS, opts.holder).catch((error: unknown) => {
+          if (noDataRoleYet(error)) return undefined
+          throw error
+        })
+        if (!r) {
+          noRole = true
+          return { done: false, status: NO_ROLE }
+        }
+        noRole = false
         if (r.acquired) return { done: true, value: undefined }
         last = r.heldBy
         if (!announced) {
@@ -64,6 +90,11 @@ export async function acquireStackLock(
       { intervalMs: opts.pollMs, timeoutMs: opts.timeoutMs, what: `the lock of stack ${opts.stack}` }
     )
   } catch (error) {
+    if (error instanceof PollTimeoutError && noRole)
+      throw new Error(
+        `Could not take the lock of stack ${opts.stack}: ${NO_ROLE}. Waited ${formatSeconds(Date.now() - t0)} (lock-timeout).`,
+        { cause: error }
+      )
     if (error instanceof PollTimeoutError) throw new LockTimeoutError(opts.stack, last, Date.now() - t0)
     throw error
   }

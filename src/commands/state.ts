@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import type { AzurePort, Observed, ResourceAddress } from '../azure/port.js'
 import type { Facts } from '../stack/facts.js'
-import { APP_STATE_TAGS } from '../stack/steps.js'
+import { APP_STATE_TAGS, servingRevision } from '../stack/steps.js'
 import { keyForDeploy } from '../stack/storageKeys.js'
 import { STACK, STACK_KEYS, type ActualState, type StackKey } from '../stack/graph.js'
 import {
@@ -137,7 +137,16 @@ export async function gatherFacts(
   const flaskSecretKey = secretValue(app, SECRET_FLASK_KEY) ?? randomBytes(32).toString('hex')
   log.mask(flaskSecretKey)
 
+  const serving = servingRevision(revisions)
+  const servingUsesIdentity = serving?.container.env.some((e) => e.name === 'AZURE_CLIENT_ID') ?? false
   return {
+    ...(actual.identity
+      ? {
+          identityClientId: actual.identity.outputs.clientId,
+          identityPrincipalId: actual.identity.outputs.principalId
+        }
+      : {}),
+    ...(servingUsesIdentity && app?.spec.identityId ? { keepIdentityId: app.spec.identityId } : {}),
     flaskSecretKey,
     adminPassword: secretValue(app, SECRET_ADMIN_PASSWORD),
     workspaceCustomerId: actual.logAnalytics?.outputs.customerId,
@@ -183,6 +192,10 @@ export async function factsFromApplied(
     }
     case 'managedEnvironment':
       return { environmentDefaultDomain: (observed as Observed<'managedEnvironment'>).outputs.defaultDomain }
+    case 'identity': {
+      const { clientId, principalId } = (observed as Observed<'identity'>).outputs
+      return { identityClientId: clientId, identityPrincipalId: principalId }
+    }
     default:
       return {}
   }

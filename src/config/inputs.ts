@@ -74,8 +74,8 @@ export interface StackSettings {
   allowedIps: string[]
   /** Go ahead with a downgrade across a schema change (its migration is expected to fail). */
   allowDowngrade: boolean
-  /** How MLflow authenticates to blob storage. */
-  storageAuth: 'access-key'
+  /** How MLflow authenticates to blob storage: a key in a secret, or the app's managed identity. */
+  storageAuth: 'access-key' | 'managed-identity'
 }
 
 export type StackCommand = 'deploy' | 'plan' | 'rollback' | 'rotate-keys'
@@ -305,17 +305,8 @@ function parseConnection(f: Fields, subscriptionId: string): AzureConnection {
 
 const STORAGE_AUTH = ['access-key', 'managed-identity'] as const
 
-function parseStorageAuth(f: Fields): 'access-key' {
-  const mode = f.oneOf('storage-auth', STORAGE_AUTH, 'access-key')
-  if (mode === 'managed-identity') {
-    // Refused rather than ignored: the stack would silently keep using keys.
-    f.problem(
-      'storage-auth',
-      mode,
-      "is not available in this version of the action; use 'access-key' (the default), whose keys rotate-keys replaces without downtime"
-    )
-  }
-  return 'access-key'
+function parseStorageAuth(f: Fields): 'access-key' | 'managed-identity' {
+  return f.oneOf('storage-auth', STORAGE_AUTH, 'access-key')
 }
 
 function parseStackSettings(f: Fields, command: StackCommand): StackSettings {

@@ -23,6 +23,10 @@ export interface StackNames {
   containerApp: string
   /** The Container Apps job that migrates the database schema (≤ 32 characters, like an app). */
   migrationJob: string
+  /** The app's user-assigned identity (keyless mode; 3–128 characters). */
+  identity: string
+  /** The role assignment's name: a GUID, stable for the stack (keyless mode). */
+  blobRole: string
 }
 
 /** 3–24 characters keep every derived name inside its service's limit (container app ≤ 32). */
@@ -58,6 +62,13 @@ function globalSuffix(subscriptionId: string, resourceGroup: string, stackName: 
     .slice(0, 6)
 }
 
+/** A GUID-shaped name derived from `text` (role assignment names must be GUIDs). */
+export function guidFrom(text: string): string {
+  const h = createHash('sha256').update(text.toLowerCase()).digest('hex')
+  // Version 5-style bits, so it reads as a GUID to any validator.
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`
+}
+
 export function deriveNames(opts: {
   stackName: string
   subscriptionId: string
@@ -83,6 +94,8 @@ export function deriveNames(opts: {
     authDatabase: 'mlflow_auth',
     managedEnvironment: `${stackName}-env`,
     containerApp: `${stackName}-mlflow`,
-    migrationJob: `${stackName}-migrate`
+    migrationJob: `${stackName}-migrate`,
+    identity: `${stackName}-mlflow-id`,
+    blobRole: guidFrom(`${opts.subscriptionId}/${resourceGroup}/${stackName}/storage-blob-data-contributor`)
   }
 }

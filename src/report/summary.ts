@@ -155,6 +155,10 @@ function stepLabel(s: Step): string {
       return `regenerate storage ${s.keyName}, wait until the blob service accepts it`
     case 'retireKey':
       return `regenerate storage ${s.keyName} (the key the old revision held stops working)`
+    case 'disableSharedKey':
+      return 'turn off shared-key access on the storage account (keyless from here on)'
+    case 'detachIdentity':
+      return 'detach the managed identity from the app'
   }
 }
 

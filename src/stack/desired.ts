@@ -14,7 +14,7 @@ import {
   mlflowContainer,
   MLFLOW_PORT
 } from './mlflowContainer.js'
-import type { ResourceKind, SpecByKind, Tags } from './specs.js'
+import { STORAGE_BLOB_DATA_CONTRIBUTOR, type ResourceKind, type SpecByKind, type Tags } from './specs.js'
 
 export interface DesiredResource<K extends ResourceKind = ResourceKind> {
   /** Unique within the stack. */
@@ -84,9 +84,29 @@ export function desiredState(config: DeployConfig, facts: Facts): AnyDesired[] {
           }
         ]
 
+  const keyless = config.storageAuth === 'managed-identity'
+  const identityId = resourceId(sub, rg, `Microsoft.ManagedIdentity/userAssignedIdentities/${n.identity}`)
+  const accountId = resourceId(sub, rg, `Microsoft.Storage/storageAccounts/${n.storageAccount}`)
+  // Keyless: the app's own identity with a data role on the account (Owner or Contributor give
+  // no access to blob data through Entra ID; a data role is needed: MicrosoftDocs).
+  const keylessResources: AnyDesired[] = keyless
+    ? [
+        { ...place('identity'), spec: { location, tags } },
+        {
+          ...place('blobRole'),
+          spec: {
+            scope: accountId.replace(/^\//, ''),
+            roleDefinitionId: `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions/${STORAGE_BLOB_DATA_CONTRIBUTOR}`,
+            principalId: known(facts, 'identityPrincipalId'),
+            principalType: 'ServicePrincipal'
+          }
+        }
+      ]
+    : []
+
   const secrets = appSecrets({
     backendStoreUri: databaseUri(n.postgresDatabase),
-    storageKey,
+    ...(keyless ? {} : { storageKey }),
     auth: config.auth,
     authDatabaseUri: databaseUri(n.authDatabase),
     flaskSecretKey: facts.flaskSecretKey ?? UNKNOWN,
@@ -134,9 +154,11 @@ export function desiredState(config: DeployConfig, facts: Facts): AnyDesired[] {
         kind: 'StorageV2',
         allowBlobPublicAccess: false,
         minimumTlsVersion: 'TLS1_2',
-        supportsHttpsTrafficOnly: true
+        supportsHttpsTrafficOnly: true,
+        allowSharedKeyAccess: !keyless
       }
     },
+    ...keylessResources,
     {
       ...place('blobContainer'),
       spec: { accountName: n.storageAccount, publicAccess: 'None' }
@@ -218,10 +240,18 @@ export function desiredState(config: DeployConfig, facts: Facts): AnyDesired[] {
           blobContainer: n.blobContainer,
           cpu: config.cpu,
           memory: config.memory,
-          auth: config.auth
+          auth: config.auth,
+          storage: keyless
+            ? { mode: 'managed-identity', clientId: known(facts, 'identityClientId') }
+            : { mode: 'access-key' }
         }),
         minReplicas: config.replicas,
-        maxReplicas: config.replicas
+        maxReplicas: config.replicas,
+        ...(keyless
+          ? { identityId: identityId.toLowerCase() }
+          : facts.keepIdentityId
+            ? { identityId: facts.keepIdentityId }
+            : {})
       }
     }
   ]

@@ -12,6 +12,14 @@ export interface Facts {
   environmentDefaultDomain?: string
   /** The storage key the app should use (one of key1/key2). */
   storageKey?: string
+  /** The app's identity (keyless mode), once it exists. */
+  identityClientId?: string
+  identityPrincipalId?: string
+  /**
+   * The identity the app has now, kept while a revision that reads blobs with it still serves:
+   * a switch back to keys detaches it only after the traffic has moved.
+   */
+  keepIdentityId?: string
   /** The account's keys, once it exists. */
   storageKeys?: StorageKeys
   /** The value of the app's storage key secret now (what its next revision starts with). */
@@ -39,7 +47,12 @@ export interface Facts {
 
 /** Facts that may be unknown at plan time and become known while applying. */
 export type LateFact =
-  'workspaceCustomerId' | 'workspaceSharedKey' | 'environmentDefaultDomain' | 'storageKey'
+  | 'workspaceCustomerId'
+  | 'workspaceSharedKey'
+  | 'environmentDefaultDomain'
+  | 'storageKey'
+  | 'identityClientId'
+  | 'identityPrincipalId'
 
 /**
  * Tokens are plain name characters, like the values they stand for, so anything derived from them
@@ -76,7 +89,9 @@ export function resolveFacts<T>(spec: T, facts: Facts): T {
     'workspaceCustomerId',
     'workspaceSharedKey',
     'environmentDefaultDomain',
-    'storageKey'
+    'storageKey',
+    'identityClientId',
+    'identityPrincipalId'
   ]
   const walk = (v: unknown): unknown => {
     if (typeof v === 'string') {

@@ -19,6 +19,9 @@ export const STACK = {
   privateDnsLink: { kind: 'privateDnsLink', dependsOn: ['privateDnsZone', 'virtualNetwork'] },
   logAnalytics: { kind: 'logAnalytics', dependsOn: ['resourceGroup'] },
   storageAccount: { kind: 'storageAccount', dependsOn: ['resourceGroup'] },
+  // Keyless mode only: the app's identity and its data role on the account.
+  identity: { kind: 'identity', dependsOn: ['resourceGroup'] },
+  blobRole: { kind: 'roleAssignment', dependsOn: ['identity', 'storageAccount'] },
   blobContainer: { kind: 'blobContainer', dependsOn: ['storageAccount'] },
   postgresServer: { kind: 'postgresServer', dependsOn: ['dbSubnet', 'privateDnsLink'] },
   postgresDatabase: { kind: 'postgresDatabase', dependsOn: ['postgresServer'] },
@@ -30,7 +33,14 @@ export const STACK = {
   },
   containerApp: {
     kind: 'containerApp',
-    dependsOn: ['managedEnvironment', 'postgresDatabase', 'authDatabase', 'blobContainer']
+    dependsOn: [
+      'managedEnvironment',
+      'postgresDatabase',
+      'authDatabase',
+      'blobContainer',
+      'identity',
+      'blobRole'
+    ]
   }
 } as const satisfies Record<string, { kind: ResourceKind; dependsOn: readonly string[] }>
 
@@ -54,6 +64,9 @@ export function stackAddresses(names: StackNames): Record<StackKey, ResourceAddr
     privateDnsLink: at(names.privateDnsLink, names.privateDnsZone),
     logAnalytics: at(names.logAnalytics),
     storageAccount: at(names.storageAccount),
+    identity: at(names.identity),
+    // Scoped to the account: the parent is the account, the name a GUID derived from the grant.
+    blobRole: at(names.blobRole, names.storageAccount),
     blobContainer: at(names.blobContainer, names.storageAccount),
     postgresServer: at(names.postgresServer),
     postgresDatabase: at(names.postgresDatabase, names.postgresServer),

@@ -22,6 +22,11 @@ export const OIDC_PLUGIN_PIN = 'mlflow-oidc-auth==9.0.5'
 
 /** The release whose blob client the pre-3.11 images get at start-up (the version MLflow 3.11 ships). */
 const BLOB_CLIENT_PIN = 'azure-storage-blob==12.31.1'
+/** What MLflow's DefaultAzureCredential path needs; the `-full` image has it from 3.11 on. */
+const IDENTITY_CLIENT_PIN = 'azure-identity==1.27.0'
+
+/** How MLflow reaches blob storage: a key in a secret, or the app's managed identity. */
+export type StorageAccess = { mode: 'access-key' } | { mode: 'managed-identity'; clientId: string }
 
 export interface MlflowContainerInput {
   image: string
@@ -34,6 +39,7 @@ export interface MlflowContainerInput {
   cpu: number
   memory: string
   auth: AuthSettings
+  storage: StorageAccess
 }
 
 /**
@@ -171,10 +177,25 @@ function authEnv(input: MlflowContainerInput): EnvVar[] {
   }
 }
 
+/**
+ * MLflow's AzureBlobArtifactRepository takes a key when `AZURE_STORAGE_ACCESS_KEY` is set at all,
+ * else DefaultAzureCredential (next-capabilities §4.1): keyless mode sets no key variable, names
+ * the user-assigned identity by its client id (azure-identity reads AZURE_CLIENT_ID) and keeps the
+ * credential chain to managed identity.
+ */
+function storageEnv(storage: StorageAccess): EnvVar[] {
+  if (storage.mode === 'access-key')
+    return [{ name: 'AZURE_STORAGE_ACCESS_KEY', secretRef: SECRET_STORAGE_KEY }]
+  return [
+    { name: 'AZURE_CLIENT_ID', value: storage.clientId },
+    { name: 'AZURE_TOKEN_CREDENTIALS', value: 'ManagedIdentityCredential' }
+  ]
+}
+
 export function mlflowContainer(input: MlflowContainerInput): ContainerSpec {
   const env: EnvVar[] = [
     { name: 'MLFLOW_BACKEND_STORE_URI', secretRef: SECRET_BACKEND_STORE_URI },
-    { name: 'AZURE_STORAGE_ACCESS_KEY', secretRef: SECRET_STORAGE_KEY },
+    ...storageEnv(input.storage),
     // The job runner starts several extra processes that a small container cannot hold.
     { name: 'MLFLOW_SERVER_ENABLE_JOB_EXECUTION', value: 'false' },
     ...authEnv(input)
@@ -190,6 +211,9 @@ export function mlflowContainer(input: MlflowContainerInput): ContainerSpec {
   const setup: string[] = []
   const pip = [
     ...(imageNeedsBlobClientInstall(input.version) ? [BLOB_CLIENT_PIN] : []),
+    ...(imageNeedsBlobClientInstall(input.version) && input.storage.mode === 'managed-identity'
+      ? [IDENTITY_CLIENT_PIN]
+      : []),
     ...(input.auth.mode === 'oidc' ? [OIDC_PLUGIN_PIN] : [])
   ]
   if (pip.length > 0) setup.push(`pip install --no-cache-dir ${pip.join(' ')}`)
@@ -217,7 +241,8 @@ function base(input: MlflowContainerInput, command: string[], args: string[], en
 
 export function appSecrets(opts: {
   backendStoreUri: string
-  storageKey: string
+  /** Absent in keyless mode: the app then holds no key at all. */
+  storageKey?: string
   auth: AuthSettings
   authDatabaseUri: string
   flaskSecretKey: string
@@ -226,7 +251,7 @@ export function appSecrets(opts: {
 }): SecretSpec[] {
   const secrets: SecretSpec[] = [
     { name: SECRET_BACKEND_STORE_URI, value: opts.backendStoreUri },
-    { name: SECRET_STORAGE_KEY, value: opts.storageKey }
+    ...(opts.storageKey !== undefined ? [{ name: SECRET_STORAGE_KEY, value: opts.storageKey }] : [])
   ]
   if (opts.auth.mode !== 'none') {
     secrets.push(

@@ -58,6 +58,30 @@ export interface StorageAccountSpec {
   allowBlobPublicAccess: boolean
   minimumTlsVersion: string
   supportsHttpsTrafficOnly: boolean
+  /** False in keyless mode: every request must carry an Entra token (arm-storage 2026-06-01). */
+  allowSharedKeyAccess: boolean
+}
+
+/** The user-assigned identity MLflow reaches blob storage with in keyless mode. */
+export interface IdentitySpec {
+  location: string
+  tags: Tags
+}
+
+/** Storage Blob Data Contributor (MicrosoftDocs built-in-roles). */
+export const STORAGE_BLOB_DATA_CONTRIBUTOR = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
+
+/**
+ * A role assignment. Azure never updates one in place (RoleAssignmentUpdateNotPermitted): its
+ * name is derived from what it grants, so a different grant is a different assignment.
+ */
+export interface RoleAssignmentSpec {
+  /** The resource id it applies to (no leading slash is sent, as the SDK expects). */
+  scope: string
+  roleDefinitionId: string
+  principalId: string
+  /** Sent so a just-created identity is accepted before it has replicated (aka.ms/docs-principaltype). */
+  principalType: 'ServicePrincipal'
 }
 
 export interface BlobContainerSpec {
@@ -160,6 +184,8 @@ export interface ContainerAppSpec {
   container: ContainerSpec
   minReplicas: number
   maxReplicas: number
+  /** The resource id of the user-assigned identity the app runs as (keyless mode). */
+  identityId?: string
   /** Set by the rollout step that writes the app; not compared by the plan. */
   revisionSuffix?: string
   /** Set by the rollout step that writes the app; not compared by the plan. */
@@ -194,6 +220,8 @@ export interface SpecByKind {
   managedEnvironment: ManagedEnvironmentSpec
   containerApp: ContainerAppSpec
   job: JobSpec
+  identity: IdentitySpec
+  roleAssignment: RoleAssignmentSpec
 }
 
 export type ResourceKind = keyof SpecByKind

@@ -49,6 +49,8 @@ export type RolloutKey =
   | 'traffic'
   | 'deactivate'
   | 'retireKey'
+  | 'disableSharedKey'
+  | 'detachIdentity'
 export type StepKey = StackKey | RolloutKey
 
 interface StepBase {
@@ -89,6 +91,10 @@ export type Step =
    * tags say the rotation is finished (`tags`, plus the moment, added when the step runs).
    */
   | (StepBase & { key: 'retireKey'; kind: 'retireKey'; keyName: KeyName; tags: Record<string, string> })
+  /** Keyless: shared-key access turned off once no serving revision uses a key. */
+  | (StepBase & { key: 'disableSharedKey'; kind: 'disableSharedKey' })
+  /** Back to keys: the identity taken off the app once no serving revision uses it. */
+  | (StepBase & { key: 'detachIdentity'; kind: 'detachIdentity' })
 
 export interface AppPlan {
   /** `create`: no app yet; `revision`: a new revision; `config`: in place; `none`: nothing. */
@@ -236,10 +242,44 @@ export function planSteps(opts: {
   const { app, rotation } = opts
   const steps: Step[] = []
   const appDesired = opts.desired.find((d) => d.key === 'containerApp') as DesiredResource<'containerApp'>
+  const servingUsesKey =
+    app.serving?.container.env.some((e) => e.name === 'AZURE_STORAGE_ACCESS_KEY') ?? false
+  const newRevision = app.kind === 'create' || app.kind === 'revision'
+  const late: Step[] = []
   for (const entry of opts.entries) {
     if (entry.action === 'noop' || entry.key === 'containerApp') continue
-    const resource = opts.desired.find((d) => d.key === entry.key)!
-    steps.push({ key: entry.key, kind: 'put', resource, entry, dependsOn: [...STACK[entry.key].dependsOn] })
+    let resource = opts.desired.find((d) => d.key === entry.key)!
+    let planned = entry
+    if (resource.kind === 'storageAccount' && servingUsesKey && !resource.spec.allowSharedKeyAccess) {
+      // Moving to keyless: the serving revision reads blobs with a key until the new one has
+      // taken the traffic, so shared-key access is turned off last.
+      late.push({
+        key: 'disableSharedKey',
+        kind: 'disableSharedKey',
+        dependsOn: newRevision ? ['deactivate'] : []
+      })
+      resource = { ...resource, spec: { ...resource.spec, allowSharedKeyAccess: true } }
+      const changes = entry.changes.filter((c) => c.path !== 'allowSharedKeyAccess')
+      if (entry.action === 'update' && changes.length === 0) continue
+      planned = { ...entry, changes }
+    }
+    steps.push({
+      key: entry.key,
+      kind: 'put',
+      resource,
+      entry: planned,
+      dependsOn: [...STACK[entry.key].dependsOn]
+    })
+  }
+  const appSpec = (opts.desired.find((d) => d.key === 'containerApp') as DesiredResource<'containerApp'>).spec
+  const servingUsesIdentity = app.serving?.container.env.some((e) => e.name === 'AZURE_CLIENT_ID') ?? false
+  if (
+    servingUsesIdentity &&
+    appSpec.identityId &&
+    appSpec.container.env.every((e) => e.name !== 'AZURE_CLIENT_ID')
+  ) {
+    // Back to keys: the identity stays on the app until the revision that uses it stops serving.
+    late.push({ key: 'detachIdentity', kind: 'detachIdentity', dependsOn: newRevision ? ['deactivate'] : [] })
   }
   const appDeps: StepKey[] = [...STACK.containerApp.dependsOn]
   const spec = appDesired.spec
@@ -254,7 +294,6 @@ export function planSteps(opts: {
     })
     appDeps.push('regenerateKey')
   }
-  const newRevision = app.kind === 'create' || app.kind === 'revision'
   if (rotation?.switchTo && !newRevision)
     throw new Error(
       'internal error: a key switch without a new revision would leave the server on the old key'
@@ -279,7 +318,7 @@ export function planSteps(opts: {
     }
   }
   steps.push(...rolloutSteps(app, appDesired, opts.observedApp, tags, appDeps, rotation))
-  return retire ? [...steps, retire] : steps
+  return [...steps, ...(retire ? [retire] : []), ...late]
 }
 
 function rolloutSteps(

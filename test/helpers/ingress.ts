@@ -34,8 +34,9 @@ export function send(
   } = {}
 ): Promise<Reply> {
   const target = new URL(url)
-  const headers: Record<string, string> = { ...opts.headers, Host: host }
+  const headers: Record<string, string> = { Host: host }
   if (opts.body !== undefined) headers['content-type'] = 'application/json'
+  Object.assign(headers, opts.headers)
   if (opts.auth)
     headers.authorization = `Basic ${Buffer.from(`${opts.auth.username}:${opts.auth.password}`).toString('base64')}`
   if (opts.cookie) headers.cookie = opts.cookie
@@ -74,7 +75,7 @@ export async function whilePolling<T>(
     maxRequests?: number
     maxMs?: number
     /** The n-th request, when it is not a GET of `path` (e.g. an artifact upload). */
-    request?: (n: number) => { method: string; path: string; body?: Buffer }
+    request?: (n: number) => { method: string; path: string; body?: Buffer; contentType?: string }
   } = {}
 ): Promise<{ result: T; sent: number; failed: string[] }> {
   const info = await emulator.runtimeInfo()
@@ -89,7 +90,9 @@ export async function whilePolling<T>(
         const q = opts.request?.(sent) ?? { method: 'GET', path }
         const r = await send(emulator, info.ingress, fqdn, q.path, {
           method: q.method,
-          ...(q.body ? { body: q.body, headers: { 'content-type': 'application/octet-stream' } } : {}),
+          ...(q.body
+            ? { body: q.body, headers: { 'content-type': q.contentType ?? 'application/octet-stream' } }
+            : {}),
           ...(opts.auth ? { auth: opts.auth } : {})
         })
         if (r.status !== 200) failed.push(`${r.status} ${r.text.slice(0, 120)}`)

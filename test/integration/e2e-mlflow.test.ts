@@ -286,6 +286,90 @@ describe('deploy and smoke-test a real MLflow on the local Azure', () => {
     expect(stale.status).toBe(401)
   }, 900_000)
 
+  /** A client that logs runs and their artifacts, one request after the other, while `work` runs. */
+  async function logging(work: () => Promise<ActionRun>) {
+    const { experiment } = logged!
+    const info = await runtimeInfo()
+    const created = await send(
+      info.ingress,
+      fqdn,
+      '/api/2.0/mlflow/runs/create',
+      'POST',
+      Buffer.from(JSON.stringify({ experiment_id: experiment }))
+    )
+    const run = (JSON.parse(created.text) as { run: { info: { run_id: string } } }).run.info.run_id
+    return whilePolling(emulator, fqdn, '', work, {
+      auth: admin(),
+      maxMs: 600_000,
+      request: (n) =>
+        n % 2 === 0
+          ? {
+              method: 'POST',
+              path: '/api/2.0/mlflow/runs/create',
+              body: Buffer.from(JSON.stringify({ experiment_id: experiment })),
+              contentType: 'application/json'
+            }
+          : {
+              method: 'PUT',
+              path: `/api/2.0/mlflow-artifacts/artifacts/${experiment}/${run}/artifacts/during-${n}.txt`,
+              body: Buffer.from(`artifact ${n}`)
+            }
+    })
+  }
+
+  it('rotate-keys while a client logs runs and artifacts: zero failures, the old key dead, smoke-test passes', async () => {
+    const storage = new StorageManagementClient(credential(), emulator.subscriptionId, armOptions())
+    const list = async () =>
+      (await storage.storageAccounts.listKeys(names().resourceGroup, names().storageAccount)).keys!.map(
+        (k) => k.value!
+      )
+    const before = await list()
+    const { result: r, sent, failed } = await logging(() => action({ command: 'rotate-keys' }))
+    expectSuccess(r)
+    expect(failed).toEqual([])
+    expect(sent).toBeGreaterThan(5)
+    expect(r.outputs['active-key']).toBe('key2')
+    const after = await list()
+    const info = await runtimeInfo()
+    for (const old of before) {
+      expect(after).not.toContain(old)
+      const client = new BlobServiceClient(
+        `${info.blob!.endpoint}/${names().storageAccount}`,
+        new StorageSharedKeyCredential(names().storageAccount, old)
+      )
+      await expect(client.getProperties()).rejects.toMatchObject({ statusCode: 403 })
+    }
+    const smoke = await action({ command: 'smoke-test', 'mlflow-demo': 'false' })
+    expectSuccess(smoke)
+    expect(smoke.outputs['smoke-result']).toBe('passed')
+    for (const value of [...before, ...after]) expect(r.everything).not.toContain(value)
+  }, 900_000)
+
+  it('keyless: a switch to the managed identity and back fails no request; smoke-test passes without keys', async () => {
+    // The deploying identity reaches the lock blob with a token once keys are refused.
+    const { identityClients, roleDefinitionId, ROLES } = await import('../helpers/identityClients.js')
+    await identityClients(emulator).auth.roleAssignments.create(
+      `/subscriptions/${emulator.subscriptionId}`,
+      '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9',
+      {
+        roleDefinitionId: roleDefinitionId(emulator.subscriptionId, ROLES.storageBlobDataContributor),
+        principalId: emulator.env['AZURE_DEPLOYER_PRINCIPAL_ID']!,
+        principalType: 'ServicePrincipal'
+      }
+    )
+    const to = await logging(() => action({ 'storage-auth': 'managed-identity' }))
+    expectSuccess(to.result)
+    expect(to.failed).toEqual([])
+    expect(to.result.outputs['active-key']).toBe('none')
+    const smoke = await action({ command: 'smoke-test', 'mlflow-demo': 'false' })
+    expectSuccess(smoke)
+    await expectDataReadable()
+    const back = await logging(() => action({ 'storage-auth': 'access-key' }))
+    expectSuccess(back.result)
+    expect(back.failed).toEqual([])
+    expect(back.result.outputs['active-key']).toBe('key1')
+  }, 1_200_000)
+
   it("a failed migration (a downgrade forced across a schema change) leaves 3.17.2 serving, with the job's log", async () => {
     const { result: r, failed } = await whilePolling(
       emulator,

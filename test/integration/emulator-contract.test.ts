@@ -474,7 +474,7 @@ describe('local ARM emulator, driven by the real SDK clients', () => {
   })
 
   it('keeps state, identity and in-flight operations across a restart', async () => {
-    const own = await startEmulator({ timeScale: 0.1 })
+    const own = await startEmulator({ timeScale: 0.5 })
     try {
       const before = clientsFor(own)
       const sub = own.subscriptionId
@@ -482,7 +482,8 @@ describe('local ARM emulator, driven by the real SDK clients', () => {
       await before.rm.resourceGroups.createOrUpdate('rg-restart', { location: LOCATION })
       await before.oi.workspaces.createOrUpdate('rg-restart', 'law-restart', { location: LOCATION }, lro)
       const keysBefore = await before.oi.sharedKeys.getSharedKeys('rg-restart', 'law-restart')
-      // Storage create takes 2.5 s at this scale: the restart lands in the middle of it.
+      // Storage create takes 12.5 s at this scale: the restart (Azurite, the blob front door and the
+      // runtime start again, seconds on a loaded machine) lands in the middle of it.
       const poller = before.st.storageAccounts.create(
         'rg-restart',
         'strestart1',

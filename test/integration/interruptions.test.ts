@@ -89,8 +89,9 @@ describe('one retry layer', () => {
 
 describe('a run cancelled mid-deploy', () => {
   it('leaves Azure working; the rerun waits for the running operations, never fights them, and converges', async () => {
-    // Real durations at 1/100: the PostgreSQL create takes 4.2 s, the environment 2.4 s.
-    const e = await emulatorWith({ timeScale: 0.01 })
+    // Real durations at 1/10: the PostgreSQL create takes 42 s, longer than the 30 s lease the
+    // killed run leaves on the stack's lock, so the rerun first waits out the lock, then the server.
+    const e = await emulatorWith({ timeScale: 0.1 })
     const first = startAction(inputs('cancel'), e.env)
     await until(
       'the PostgreSQL create to be accepted',
@@ -106,6 +107,7 @@ describe('a run cancelled mid-deploy', () => {
     const rerun = await runAction(inputs('cancel'), e.env)
     if (rerun.exitCode !== 0)
       throw new Error(`rerun failed:\n${errorsOf(rerun)}\n${rerun.stdout.slice(-3000)}`)
+    expect(rerun.stdout).toMatch(/Stack cancel is locked by .*\(command deploy, since .*\): waiting/)
     expect(rerun.stdout).toMatch(
       /postgresServer cancel-pg-\w+ is Provisioning \(an operation still running in Azure/
     )
@@ -113,5 +115,5 @@ describe('a run cancelled mid-deploy', () => {
     const log = (await e.requests()).slice(before)
     expect(log.filter((q) => isWrite(q) && q.status >= 400)).toEqual([])
     expect(log.filter((q) => q.status === 409)).toEqual([])
-  }, 180_000)
+  }, 300_000)
 })

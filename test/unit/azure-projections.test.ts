@@ -251,8 +251,16 @@ describe('storage account and blob container', () => {
     kind: 'StorageV2',
     allowBlobPublicAccess: false,
     minimumTlsVersion: 'TLS1_2',
-    supportsHttpsTrafficOnly: true
+    supportsHttpsTrafficOnly: true,
+    allowSharedKeyAccess: true
   }
+  it('reads an absent allowSharedKeyAccess as true, the service default, and sends false as false', () => {
+    const arm = storageAccounts.toArm(spec)
+    delete arm.allowSharedKeyAccess
+    expect(storageAccounts.fromArm(arm).spec.allowSharedKeyAccess).toBe(true)
+    expect(storageAccounts.toArm({ ...spec, allowSharedKeyAccess: false }).allowSharedKeyAccess).toBe(false)
+  })
+
   it('sends the SDK field names (enableHttpsTrafficOnly) and round-trips', () => {
     const arm = storageAccounts.toArm(spec)
     expect(arm).toEqual({
@@ -262,7 +270,8 @@ describe('storage account and blob container', () => {
       kind: 'StorageV2',
       allowBlobPublicAccess: false,
       minimumTlsVersion: 'TLS1_2',
-      enableHttpsTrafficOnly: true
+      enableHttpsTrafficOnly: true,
+      allowSharedKeyAccess: true
     })
     const o = storageAccounts.fromArm({
       ...arm,

@@ -35,9 +35,11 @@ describe('desiredState', () => {
     const kinds = graph.map((d) => d.kind)
     expect(kinds).toHaveLength(14)
     const keys = graph.map((d) => d.key)
-    // The auth database is the one optional resource; without auth, depending on it is moot.
+    // The auth database and the keyless identity and role are optional; depending on them is moot
+    // when they are not there.
+    const optional = ['authDatabase', 'identity', 'blobRole']
     for (const d of graph)
-      for (const dep of d.dependsOn) if (dep !== 'authDatabase') expect(keys).toContain(dep)
+      for (const dep of d.dependsOn) if (!optional.includes(dep)) expect(keys).toContain(dep)
     expect(hasUnknown(graph)).toBe(false)
   })
 
