@@ -9,7 +9,7 @@ import { DagError, runDag, type TimelineEntry } from '../engine/dag.js'
 import { formatChange } from '../report/changes.js'
 import type { Step, StepKey } from '../stack/steps.js'
 import { formatSeconds } from './log.js'
-import { runStep, stepTitle, type RolloutRecord, type StepContext } from './rollout.js'
+import { runStep, stepTitle, waitForDrain, type RolloutRecord, type StepContext } from './rollout.js'
 
 /** Independent writes in flight at once; ARM throttles per subscription well above this. */
 export const PARALLELISM = 6
@@ -41,6 +41,7 @@ export async function executeSteps(
     const title = stepTitle(step)
     const t0 = Date.now()
     try {
+      if (step.drain) lines.push(await waitForDrain(context, step.drain))
       lines.push(...(await runStep(context, step, hasFallback)))
       const verb = step.kind === 'put' ? VERB[step.entry.action] : 'done'
       ctx.log.group(`${title}: ${verb} in ${formatSeconds(Date.now() - t0)}`, lines)

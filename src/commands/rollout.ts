@@ -309,6 +309,36 @@ async function runGate(
   }
 }
 
+/** Running states in which no replica runs any more (SDK KnownRevisionRunningState). */
+const STOPPED = ['stopped', 'failed']
+
+/**
+ * A deactivated revision receives no new requests but finishes those it had (Azure drains it), with
+ * the key or identity it started with: what it uses is taken away only once it has stopped.
+ */
+export async function waitForDrain(ctx: StepContext, revision: string): Promise<string> {
+  const t0 = Date.now()
+  await pollUntil(
+    async () => {
+      const r = await ctx.port.getRevision(ctx.addresses.containerApp, revision).catch((error: unknown) => {
+        if ((error as { statusCode?: number }).statusCode === 404) return undefined
+        throw error
+      })
+      return !r ||
+        STOPPED.includes(r.runningState.toLowerCase()) ||
+        r.provisioningState.toLowerCase() === 'deprovisioned'
+        ? { done: true, value: undefined }
+        : { done: false, status: `${revision} is ${r.runningState}` }
+    },
+    {
+      intervalMs: ctx.config.azure.pollIntervalMs,
+      timeoutMs: ctx.timeoutMs,
+      what: `revision ${revision} to finish its requests and stop`
+    }
+  )
+  return `${revision} stopped (its last requests done) after ${formatSeconds(Date.now() - t0)}`
+}
+
 /** A regenerated key may be refused for a while; this waits until the blob service accepts it. */
 async function waitForKey(ctx: StepContext, name: KeyName, value: string): Promise<number> {
   const t0 = Date.now()

@@ -55,6 +55,11 @@ export type StepKey = StackKey | RolloutKey
 
 interface StepBase {
   dependsOn: StepKey[]
+  /**
+   * A deactivated revision whose replicas must have stopped first: it still finishes the requests
+   * it had when the traffic moved, with the access (key, identity) it started with.
+   */
+  drain?: string
 }
 
 export type Step =
@@ -90,7 +95,12 @@ export type Step =
    * The key nothing serving holds any more, made new so its old value stops working; then the app's
    * tags say the rotation is finished (`tags`, plus the moment, added when the step runs).
    */
-  | (StepBase & { key: 'retireKey'; kind: 'retireKey'; keyName: KeyName; tags: Record<string, string> })
+  | (StepBase & {
+      key: 'retireKey'
+      kind: 'retireKey'
+      keyName: KeyName
+      tags: Record<string, string>
+    })
   /** Keyless: shared-key access turned off once no serving revision uses a key. */
   | (StepBase & { key: 'disableSharedKey'; kind: 'disableSharedKey' })
   /** Back to keys: the identity taken off the app once no serving revision uses it. */
@@ -256,7 +266,8 @@ export function planSteps(opts: {
       late.push({
         key: 'disableSharedKey',
         kind: 'disableSharedKey',
-        dependsOn: newRevision ? ['deactivate'] : []
+        dependsOn: newRevision ? ['deactivate'] : [],
+        ...(newRevision && app.serving ? { drain: app.serving.name } : {})
       })
       resource = { ...resource, spec: { ...resource.spec, allowSharedKeyAccess: true } }
       const changes = entry.changes.filter((c) => c.path !== 'allowSharedKeyAccess')
@@ -279,7 +290,12 @@ export function planSteps(opts: {
     appSpec.container.env.every((e) => e.name !== 'AZURE_CLIENT_ID')
   ) {
     // Back to keys: the identity stays on the app until the revision that uses it stops serving.
-    late.push({ key: 'detachIdentity', kind: 'detachIdentity', dependsOn: newRevision ? ['deactivate'] : [] })
+    late.push({
+      key: 'detachIdentity',
+      kind: 'detachIdentity',
+      dependsOn: newRevision ? ['deactivate'] : [],
+      ...(newRevision && app.serving ? { drain: app.serving.name } : {})
+    })
   }
   const appDeps: StepKey[] = [...STACK.containerApp.dependsOn]
   const spec = appDesired.spec
@@ -314,7 +330,8 @@ export function planSteps(opts: {
         ...(previous ? { [PREVIOUS_REVISION_TAG]: previous } : {}),
         [KEY_TO_RETIRE_TAG]: NO_KEY_TO_RETIRE
       },
-      dependsOn: newRevision ? ['deactivate'] : []
+      dependsOn: newRevision ? ['deactivate'] : [],
+      ...(newRevision && app.serving ? { drain: app.serving.name } : {})
     }
   }
   steps.push(...rolloutSteps(app, appDesired, opts.observedApp, tags, appDeps, rotation))

@@ -326,6 +326,9 @@ describe('deploy and smoke-test a real MLflow on the local Azure', () => {
     const before = await list()
     const { result: r, sent, failed } = await logging(() => action({ command: 'rotate-keys' }))
     expectSuccess(r)
+    process.stderr.write(
+      `[e2e] rotate-keys: ${sent} runs and artifacts logged meanwhile, ${failed.length} failed\n`
+    )
     expect(failed).toEqual([])
     expect(sent).toBeGreaterThan(5)
     expect(r.outputs['active-key']).toBe('key2')
@@ -359,6 +362,7 @@ describe('deploy and smoke-test a real MLflow on the local Azure', () => {
     )
     const to = await logging(() => action({ 'storage-auth': 'managed-identity' }))
     expectSuccess(to.result)
+    process.stderr.write(`[e2e] to keyless: ${to.sent} requests meanwhile, ${to.failed.length} failed\n`)
     expect(to.failed).toEqual([])
     expect(to.result.outputs['active-key']).toBe('none')
     const smoke = await action({ command: 'smoke-test', 'mlflow-demo': 'false' })
@@ -366,6 +370,9 @@ describe('deploy and smoke-test a real MLflow on the local Azure', () => {
     await expectDataReadable()
     const back = await logging(() => action({ 'storage-auth': 'access-key' }))
     expectSuccess(back.result)
+    process.stderr.write(
+      `[e2e] back to keys: ${back.sent} requests meanwhile, ${back.failed.length} failed\n`
+    )
     expect(back.failed).toEqual([])
     expect(back.result.outputs['active-key']).toBe('key1')
   }, 1_200_000)

@@ -121,6 +121,7 @@ describe('keyless storage', () => {
       failed
     } = await uploading(() => runAction({ ...base, 'storage-auth': 'access-key' }, emulator.env))
     expectSuccess(r)
+    process.stderr.write(`[keyless] ${sent} artifact uploads during the switch, ${failed.length} failed\n`)
     expect(failed).toEqual([])
     expect(sent).toBeGreaterThan(3)
     expect(r.outputs['active-key']).toBe('key1')
@@ -138,6 +139,7 @@ describe('keyless storage', () => {
     const start = (await emulator.requests()).length
     const { result: r, sent, failed } = await uploading(() => runAction(base, emulator.env))
     expectSuccess(r)
+    process.stderr.write(`[keyless] ${sent} artifact uploads during the switch, ${failed.length} failed\n`)
     expect(failed).toEqual([])
     expect(sent).toBeGreaterThan(3)
     expect(r.outputs['active-key']).toBe('none')
