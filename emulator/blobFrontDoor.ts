@@ -26,8 +26,8 @@ import {
   type IncomingMessage,
   type ServerResponse
 } from 'node:http'
-import { createServer, type Server } from 'node:https'
-import type { AddressInfo, Socket } from 'node:net'
+import { createServer } from 'node:https'
+import { LoopbackServer } from './listen.js'
 import type { CertificateAuthority } from './tls.js'
 
 export const BLOB_HOST = /^([a-z0-9]{3,24})\.blob\.core\.windows\.net$/i
@@ -74,10 +74,8 @@ export function refusalBody(r: BlobRefusal, requestId: string): string {
 }
 
 export class BlobFrontDoor {
-  private readonly server: Server
+  private readonly server: LoopbackServer
   private readonly agent = new Agent({ keepAlive: true })
-  private readonly sockets = new Set<Socket>()
-  private port = 0
 
   constructor(
     ca: CertificateAuthority,
@@ -85,40 +83,26 @@ export class BlobFrontDoor {
     private readonly gate: BlobGate
   ) {
     const leaf = ca.issueSync(['*.blob.core.windows.net', 'blob.core.windows.net'])
-    this.server = createServer({ cert: leaf.cert, key: leaf.key }, (req, res) => this.handle(req, res))
-    this.server.keepAliveTimeout = 30_000
-    this.server.on('connection', (s: Socket) => {
-      this.sockets.add(s)
-      s.once('close', () => this.sockets.delete(s))
-    })
+    const server = createServer({ cert: leaf.cert, key: leaf.key }, (req, res) => this.handle(req, res))
+    server.keepAliveTimeout = 30_000
+    this.server = new LoopbackServer(server)
   }
 
   get url(): string {
-    return `https://127.0.0.1:${this.port}`
+    return `https://127.0.0.1:${this.server.port}`
   }
 
   get listeningPort(): number {
-    return this.port
+    return this.server.port
   }
 
   listen(port: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error): void => reject(err)
-      this.server.once('error', onError)
-      this.server.listen(port, '127.0.0.1', () => {
-        this.server.off('error', onError)
-        this.port = (this.server.address() as AddressInfo).port
-        resolve(this.port)
-      })
-    })
+    return this.server.listen(port)
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      for (const s of this.sockets) s.destroy()
-      this.agent.destroy()
-      this.server.close(() => resolve())
-    })
+    this.agent.destroy()
+    return this.server.close()
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {

@@ -41,13 +41,13 @@
  * using this permission." (next-capabilities §4.5 [unverified code for this case]).
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { BlobRefusal } from './blobFrontDoor.js'
 import type { BearerCheck } from './blobGate.js'
 import type { EmulatorContext } from './context.js'
 import { idKey } from './ids.js'
 import { asObject, asString, objectAt, stringAt, type JsonObject } from './json.js'
+import { LoopbackServer } from './listen.js'
 import { derivedGuid, tenantOf } from './random.js'
 import {
   covers,
@@ -220,39 +220,22 @@ function isStorageResource(resource: string): boolean {
 }
 
 export class IdentityEndpoint {
-  private readonly server: Server
-  private readonly sockets = new Set<Socket>()
-  private port = 0
+  private readonly server: LoopbackServer
 
   constructor(private readonly ctx: EmulatorContext) {
-    this.server = createServer((req, res) => this.handle(req, res))
-    this.server.on('connection', (s: Socket) => {
-      this.sockets.add(s)
-      s.once('close', () => this.sockets.delete(s))
-    })
+    this.server = new LoopbackServer(createServer((req, res) => this.handle(req, res)))
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}/msi/token`
+    return `http://127.0.0.1:${this.server.port}/msi/token`
   }
 
   listen(port: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error): void => reject(err)
-      this.server.once('error', onError)
-      this.server.listen(port, '127.0.0.1', () => {
-        this.server.off('error', onError)
-        this.port = (this.server.address() as AddressInfo).port
-        resolve(this.port)
-      })
-    })
+    return this.server.listen(port)
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      for (const s of this.sockets) s.destroy()
-      this.server.close(() => resolve())
-    })
+    return this.server.close()
   }
 
   private answer(res: ServerResponse, status: number, body: unknown): void {

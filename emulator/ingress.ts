@@ -13,27 +13,25 @@
  *  - serves the region hosts' log streams (`logStream.ts`).
  */
 import { request as httpRequest, Agent, type IncomingMessage, type ServerResponse } from 'node:http'
-import { createServer, type Server } from 'node:https'
-import type { AddressInfo, Socket } from 'node:net'
+import { createServer } from 'node:https'
 import { createSecureContext, type SecureContext } from 'node:tls'
 import { domainOf, routeFor } from './appRoutes.js'
 import type { EmulatorContext } from './context.js'
+import { LoopbackServer } from './listen.js'
 import { isStreamHost, serveLogStream } from './logStream.js'
 import type { CertificateAuthority } from './tls.js'
 
 export class Ingress {
-  private readonly server: Server
+  private readonly server: LoopbackServer
   private readonly contexts = new Map<string, Promise<SecureContext>>()
-  private readonly sockets = new Set<Socket>()
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 })
-  private port = 0
 
   constructor(
     private readonly ctx: EmulatorContext,
     private readonly ca: CertificateAuthority,
     fallback: { cert: string; key: string }
   ) {
-    this.server = createServer(
+    const server = createServer(
       {
         cert: fallback.cert,
         key: fallback.key,
@@ -46,40 +44,26 @@ export class Ingress {
       },
       (req, res) => this.handle(req, res)
     )
-    this.server.on('connection', (socket: Socket) => {
-      this.sockets.add(socket)
-      socket.once('close', () => this.sockets.delete(socket))
-    })
     // A client that goes away mid-handshake is not the emulator's problem.
-    this.server.on('tlsClientError', () => {})
+    server.on('tlsClientError', () => {})
+    this.server = new LoopbackServer(server)
   }
 
   get url(): string {
-    return `https://127.0.0.1:${this.port}`
+    return `https://127.0.0.1:${this.server.port}`
   }
 
   get listeningPort(): number {
-    return this.port
+    return this.server.port
   }
 
   listen(port: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error): void => reject(err)
-      this.server.once('error', onError)
-      this.server.listen(port, '127.0.0.1', () => {
-        this.server.off('error', onError)
-        this.port = (this.server.address() as AddressInfo).port
-        resolve(this.port)
-      })
-    })
+    return this.server.listen(port)
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      for (const socket of this.sockets) socket.destroy()
-      this.agent.destroy()
-      this.server.close(() => resolve())
-    })
+    this.agent.destroy()
+    return this.server.close()
   }
 
   /** A secure context for the environment the name is under; undefined → the fallback cert. */

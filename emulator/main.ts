@@ -24,6 +24,7 @@ import { InFlightRequests } from './inflight.js'
 import { Ingress } from './ingress.js'
 import type { JsonObject } from './json.js'
 import { Latency } from './latency.js'
+import { listenOnPreferredPort } from './listen.js'
 import { LroManager } from './lro.js'
 import { ConnectProxy } from './proxy.js'
 import { isStreamHost } from './logStream.js'
@@ -38,26 +39,6 @@ import { createRuntime } from './runtime/createRuntime.js'
 import { ArmServer } from './server.js'
 import { Store } from './store.js'
 import { armTls, CertificateAuthority } from './tls.js'
-
-/** Listens on the port asked for, else the one the state remembers (if free), else any. */
-async function listenOnPreferredPort(
-  what: string,
-  listen: (port: number) => Promise<number>,
-  requested: number | undefined,
-  previous: number | undefined
-): Promise<number> {
-  if (requested !== undefined) return listen(requested)
-  if (previous) {
-    try {
-      return await listen(previous)
-    } catch (err) {
-      process.stderr.write(
-        `[emulator] previous ${what} port ${previous} is taken (${String(err)}); using a free one\n`
-      )
-    }
-  }
-  return listen(0)
-}
 
 async function main(): Promise<void> {
   const config = parseArgs(process.argv.slice(2))

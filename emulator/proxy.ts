@@ -9,9 +9,10 @@
  * does from a proxy (there is no such DNS record on Azure either). Plain (non-CONNECT) proxy
  * requests are not supported (405).
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http'
-import { connect, type AddressInfo, type Socket } from 'node:net'
+import { createServer, type IncomingMessage } from 'node:http'
+import { connect, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
+import { LoopbackServer } from './listen.js'
 
 export interface ProxyRoutes {
   /** True for names the ingress answers (they do not exist in real DNS). */
@@ -25,51 +26,33 @@ export interface ProxyRoutes {
 }
 
 export class ConnectProxy {
-  private readonly server: Server
-  private readonly sockets = new Set<Duplex>()
-  private port = 0
+  private readonly server: LoopbackServer
 
   constructor(private readonly routes: ProxyRoutes) {
-    this.server = createServer((req, res) => {
+    const server = createServer((req, res) => {
       res.writeHead(405, { 'content-type': 'text/plain' })
       res.end('Only CONNECT is supported by this proxy.')
     })
-    this.server.on('connect', (req: IncomingMessage, client: Duplex, head: Buffer) =>
+    server.on('connect', (req: IncomingMessage, client: Duplex, head: Buffer) =>
       this.tunnel(req, client, head)
     )
-    this.server.on('connection', (socket: Socket) => this.track(socket))
+    this.server = new LoopbackServer(server)
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`
+    return `http://127.0.0.1:${this.server.port}`
   }
 
   get listeningPort(): number {
-    return this.port
+    return this.server.port
   }
 
   listen(port: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error): void => reject(err)
-      this.server.once('error', onError)
-      this.server.listen(port, '127.0.0.1', () => {
-        this.server.off('error', onError)
-        this.port = (this.server.address() as AddressInfo).port
-        resolve(this.port)
-      })
-    })
+    return this.server.listen(port)
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      for (const s of this.sockets) s.destroy()
-      this.server.close(() => resolve())
-    })
-  }
-
-  private track(s: Duplex): void {
-    this.sockets.add(s)
-    s.once('close', () => this.sockets.delete(s))
+    return this.server.close()
   }
 
   private tunnel(req: IncomingMessage, client: Duplex, head: Buffer): void {
@@ -105,7 +88,7 @@ export class ConnectProxy {
     } else {
       upstream = connect(port, host)
     }
-    this.track(upstream)
+    this.server.track(upstream)
     let connected = false
     upstream.once('connect', () => {
       connected = true

@@ -6,7 +6,6 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createServer, type Server } from 'node:https'
-import type { AddressInfo } from 'node:net'
 import type { EmulatorContext, ProviderCheck } from './context.js'
 import {
   ArmError,
@@ -18,6 +17,7 @@ import {
 import { FaultInjector, isWrite } from './faults.js'
 import { GUID_PATTERN, resourceGroupId } from './ids.js'
 import { isObject, stringAt, type JsonObject, type JsonValue } from './json.js'
+import { listenOnLoopback } from './listen.js'
 import type { RequestLog } from './requestLog.js'
 import { recordWrite, withSystemData } from './systemData.js'
 import type { ArmRequest, ArmResponse, Router } from './router.js'
@@ -53,17 +53,10 @@ export class ArmServer {
   }
 
   /** Listens on `port` (0 = any free port) and answers with the port taken. */
-  listen(port: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error): void => reject(err)
-      this.server.once('error', onError)
-      this.server.listen(port, '127.0.0.1', () => {
-        this.server.off('error', onError)
-        const actual = (this.server.address() as AddressInfo).port
-        this.origin = `https://127.0.0.1:${actual}`
-        resolve(actual)
-      })
-    })
+  async listen(port: number): Promise<number> {
+    const actual = await listenOnLoopback(this.server, port)
+    this.origin = `https://127.0.0.1:${actual}`
+    return actual
   }
 
   get endpoint(): string {

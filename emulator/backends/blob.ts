@@ -21,6 +21,7 @@ import { mkdirSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
+import { listenOnPreferredPort } from '../listen.js'
 
 const require = createRequire(import.meta.url)
 
@@ -137,16 +138,7 @@ export class BlobBackend {
       await server.start()
       return server
     }
-    if (preferredPort) {
-      try {
-        this.server = await listen(preferredPort)
-      } catch (err) {
-        process.stderr.write(
-          `[emulator] previous blob port ${preferredPort} is taken (${String(err)}); using a free one\n`
-        )
-      }
-    }
-    this.server ??= await listen(0)
+    this.server = await listenOnPreferredPort('blob', listen, undefined, preferredPort)
     const address = this.server.httpServer.address()
     this.port = typeof address === 'object' && address ? address.port : 0
     return this.port

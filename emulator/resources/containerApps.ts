@@ -8,16 +8,7 @@
 import type { EmulatorContext } from '../context.js'
 import { badRequest } from '../errors.js'
 import { providerResourceId } from '../ids.js'
-import {
-  asString,
-  clone,
-  jsonEqual,
-  mergePatch,
-  objectAt,
-  objectsOf,
-  without,
-  type JsonObject
-} from '../json.js'
+import { asString, clone, jsonEqual, objectAt, objectsOf, without, type JsonObject } from '../json.js'
 import { param, type ArmRequest, type ArmResponse, type Router } from '../router.js'
 import type { ResourceRecord } from '../store.js'
 import {
@@ -25,8 +16,6 @@ import {
   canonicalName,
   inResourceGroup,
   listAnswer,
-  newRecord,
-  requireBody,
   resolveLocation,
   requireRecord,
   resourceGroupName,
@@ -34,10 +23,12 @@ import {
   subscriptionOf
 } from './common.js'
 import { RevisionLifecycle } from './containerAppRevisions.js'
-import { attachedIdentityView } from './userAssignedIdentities.js'
 import {
   applyDefaultResources,
+  type ContainerWrite,
+  registerContainerWrites,
   requireEnvironment,
+  storeWrite,
   validateSecretRefs,
   validateSecrets,
   withSecretValues
@@ -48,7 +39,6 @@ import { APP_TYPE, appSpec, appState, environmentIdOf, renderApp, setAppState } 
 const NS = 'Microsoft.App'
 const BASE =
   '/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.App/containerApps'
-const APP_NAME = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/
 const SUFFIX = /^[a-z](?:[a-z0-9-]*[a-z0-9])?$/
 
 const LRO = {
@@ -230,14 +220,7 @@ export function registerContainerApps(
   }
 
   /** Shared by PUT and PATCH: validate, decide on a new revision, store, start the operation. */
-  const write = (
-    req: ArmRequest,
-    id: string,
-    name: string,
-    desired: JsonObject,
-    existing: ResourceRecord | undefined,
-    kind: 'put' | 'patch'
-  ) => {
+  const write: ContainerWrite = (req, id, name, desired, existing, kind) => {
     const v = validate(ctx, desired, existing)
     const suffix = asString(v.template['revisionSuffix'])
     if (
@@ -271,20 +254,7 @@ export function registerContainerApps(
     }
 
     validateTraffic(ctx, id, name, v.spec, revisionName)
-    const identity = attachedIdentityView(
-      ctx,
-      desired['identity'],
-      existing?.internal['identity'],
-      subscriptionOf(req)
-    )
-
-    const record = existing ?? ctx.store.put(newRecord(id, APP_TYPE, { id, name, type: APP_TYPE }))
-    record.body['name'] = name
-    record.body['location'] = v.location
-    record.internal['spec'] = v.spec
-    if (identity) record.internal['identity'] = identity
-    else delete record.internal['identity']
-    record.secrets = v.secrets
+    const record = storeWrite(ctx, req, { type: APP_TYPE, id, name, existing }, desired, v)
     setAppState(record, {
       provisioningState: 'InProgress',
       ...(revisionName ? { latestRevisionName: revisionName, runningStatus: 'Progressing' } : {})
@@ -300,44 +270,16 @@ export function registerContainerApps(
       durationMs: ctx.latency.ms(kind === 'put' ? 'containerAppPut' : 'containerAppPatch'),
       result: 'resource',
       data: { revision: revisionName ?? null, previousLatest: previous?.latestRevisionName ?? '' }
-    })
+    }).headers
   }
 
-  router.add(
-    'PUT',
-    `${BASE}/{app}`,
-    (req): ArmResponse => {
-      const name = param(req, 'app')
-      if (!APP_NAME.test(name) || name.includes('--')) invalidAppName(name)
-      const id = appId(req)
-      const existing = ctx.store.get(id)
-      assertIdle(ctx, req, id)
-      const { headers } = write(
-        req,
-        id,
-        existing ? (asString(existing.body['name']) ?? name) : name,
-        requireBody(req),
-        existing,
-        'put'
-      )
-      return { status: existing ? 200 : 201, body: ctx.store.get(id)?.body, headers }
-    },
-    { namespace: NS }
-  )
-
-  router.add('PATCH', `${BASE}/{app}`, (req): ArmResponse => {
-    const existing = requireRecord(ctx, appId(req), resourceGroupName(ctx, req))
-    assertIdle(ctx, req, existing.id)
-    const merged = mergePatch(currentDesired(existing), without(requireBody(req), READ_ONLY)) as JsonObject
-    const { headers } = write(
-      req,
-      existing.id,
-      asString(existing.body['name']) ?? '',
-      merged,
-      existing,
-      'patch'
-    )
-    return { status: 202, headers }
+  registerContainerWrites(ctx, router, BASE, {
+    param: 'app',
+    idOf: appId,
+    invalidName: invalidAppName,
+    readOnly: READ_ONLY,
+    current: currentDesired,
+    write
   })
 
   router.add('GET', `${BASE}/{app}`, (req): ArmResponse => {

@@ -1,18 +1,143 @@
 /**
- * What container apps and Container Apps jobs share: the environment they run in, their secrets
- * (stored with values, answered by name only), the service's defaults for container resources, the
- * `secretRef` check, the container the runtime gets, and the region host of their event and log
- * streams.
+ * What container apps and Container Apps jobs share: their name rule, PUT and PATCH, the
+ * environment they run in, their secrets (stored with values, answered by name only), the
+ * service's defaults for container resources, the `secretRef` check, the container the runtime
+ * gets, and the region host of their event and log streams.
  */
 import type { EmulatorContext } from '../context.js'
 import { badRequest, operationInProgress } from '../errors.js'
-import { asArray, asNumber, asString, objectAt, objectsOf, stringAt, type JsonObject } from '../json.js'
+import {
+  asArray,
+  asNumber,
+  asString,
+  mergePatch,
+  objectAt,
+  objectsOf,
+  stringAt,
+  without,
+  type JsonObject
+} from '../json.js'
 import { identityEnv } from '../identity.js'
+import { param, type ArmRequest, type ArmResponse, type Router } from '../router.js'
 import type { RevisionContainer } from '../runtime/types.js'
 import type { ResourceRecord } from '../store.js'
+import {
+  assertIdle,
+  newRecord,
+  requireBody,
+  requireRecord,
+  resourceGroupName,
+  subscriptionOf
+} from './common.js'
+import { attachedIdentityView } from './userAssignedIdentities.js'
 
 export const ENVIRONMENT_TYPE = 'Microsoft.App/managedEnvironments'
 const SECRET_NAME = /^[a-z0-9](?:[a-z0-9-]{0,251}[a-z0-9])?$/
+/** The container-app name rule (ContainerAppInvalidName's words): jobs share it. */
+const CONTAINER_NAME = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/
+
+/** Where PUT and PATCH of an app and of a job differ. */
+export interface ContainerWrites {
+  /** The path parameter that names the resource. */
+  param: string
+  idOf(req: ArmRequest): string
+  /** The refusal of a name that breaks the container-app name rule, in the resource's own words. */
+  invalidName(name: string): never
+  /** Fields the service fills in: a PATCH that sends them back (as the SDKs do) changes nothing. */
+  readOnly: string[]
+  /** The resource as a client would PUT it, secrets with values: what a merge patch applies to. */
+  current(record: ResourceRecord): JsonObject
+  write: ContainerWrite
+}
+
+/** Validates and stores a write, starts its operation and answers the operation's headers. */
+export type ContainerWrite = (
+  req: ArmRequest,
+  id: string,
+  name: string,
+  desired: JsonObject,
+  existing: ResourceRecord | undefined,
+  kind: 'put' | 'patch'
+) => Record<string, string>
+
+/**
+ * PUT answers 201 (200 on update) with the resource; PATCH is a JSON merge patch over the resource
+ * as last written, answered 202; both are refused while an operation runs on the resource. The
+ * name stays as first written: ARM names are case-insensitive, and a PUT in other case is the same
+ * resource.
+ */
+export function registerContainerWrites(
+  ctx: EmulatorContext,
+  router: Router,
+  base: string,
+  w: ContainerWrites
+): void {
+  router.add(
+    'PUT',
+    `${base}/{${w.param}}`,
+    (req): ArmResponse => {
+      const name = param(req, w.param)
+      if (!CONTAINER_NAME.test(name) || name.includes('--')) w.invalidName(name)
+      const id = w.idOf(req)
+      const existing = ctx.store.get(id)
+      assertIdle(ctx, req, id)
+      const headers = w.write(
+        req,
+        id,
+        existing ? (asString(existing.body['name']) ?? name) : name,
+        requireBody(req),
+        existing,
+        'put'
+      )
+      return { status: existing ? 200 : 201, body: ctx.store.get(id)?.body, headers }
+    },
+    { namespace: 'Microsoft.App' }
+  )
+
+  router.add('PATCH', `${base}/{${w.param}}`, (req): ArmResponse => {
+    const existing = requireRecord(ctx, w.idOf(req), resourceGroupName(ctx, req))
+    assertIdle(ctx, req, existing.id)
+    const merged = mergePatch(w.current(existing), without(requireBody(req), w.readOnly)) as JsonObject
+    const headers = w.write(
+      req,
+      existing.id,
+      asString(existing.body['name']) ?? '',
+      merged,
+      existing,
+      'patch'
+    )
+    return { status: 202, headers }
+  })
+}
+
+/**
+ * Stores a validated write of an app or job: what GET shows comes from here (`internal.spec`,
+ * `internal.identity`), the secrets' values apart. The identity is resolved before anything is
+ * stored, so that one naming an identity that does not exist leaves the resource as it was.
+ */
+export function storeWrite(
+  ctx: EmulatorContext,
+  req: ArmRequest,
+  target: { type: string; id: string; name: string; existing: ResourceRecord | undefined },
+  desired: JsonObject,
+  written: { location: string; spec: JsonObject; secrets: Record<string, string> }
+): ResourceRecord {
+  const { type, id, name, existing } = target
+  const identity = attachedIdentityView(
+    ctx,
+    desired['identity'],
+    existing?.internal['identity'],
+    subscriptionOf(req)
+  )
+  const record = existing ?? ctx.store.put(newRecord(id, type, { id, name, type }))
+  record.body['name'] = name
+  record.body['location'] = written.location
+  record.internal['spec'] = written.spec
+  if (identity) record.internal['identity'] = identity
+  else delete record.internal['identity']
+  record.secrets = written.secrets
+  return record
+}
 
 /**
  * The managed environment an app or job names: it must exist (`ManagedEnvironmentNotFound`) and be

@@ -46,7 +46,6 @@ import {
   asString,
   clone,
   isObject,
-  mergePatch,
   objectAt,
   objectsOf,
   without,
@@ -62,7 +61,6 @@ import {
   inResourceGroup,
   listAnswer,
   newRecord,
-  requireBody,
   requireRecord,
   resolveLocation,
   resourceGroupName,
@@ -72,25 +70,25 @@ import {
 import { environmentIdOf } from './containerAppView.js'
 import {
   applyDefaultResources,
+  type ContainerWrite,
   ENVIRONMENT_TYPE,
+  registerContainerWrites,
   requireEnvironment,
   runtimeContainer,
   withIdentityEnv,
   streamOrigin,
+  storeWrite,
   streamPath,
   validateSecretRefs,
   validateSecrets,
   withSecretValues
 } from './containerShared.js'
 import { validateContainers } from './containerTemplate.js'
-import { attachedIdentityView } from './userAssignedIdentities.js'
 
 export const JOB_TYPE = 'Microsoft.App/jobs'
 export const EXECUTION_TYPE = 'Microsoft.App/jobs/executions'
 const NS = 'Microsoft.App'
 const BASE = '/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.App/jobs'
-/** The container-app name rule (ContainerAppInvalidName's words): jobs share it. */
-const JOB_NAME = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/
 const TRIGGER_TYPES = ['Manual', 'Schedule', 'Event']
 const POD_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789'
 
@@ -670,28 +668,9 @@ export function registerJobs(ctx: EmulatorContext, router: Router, runner: JobRu
     return { job, exec }
   }
 
-  const write = (
-    req: ArmRequest,
-    id: string,
-    name: string,
-    desired: JsonObject,
-    existing: ResourceRecord | undefined,
-    kind: 'put' | 'patch'
-  ): Record<string, string> => {
+  const write: ContainerWrite = (req, id, name, desired, existing, kind) => {
     const v = validateJob(ctx, desired, existing)
-    const identity = attachedIdentityView(
-      ctx,
-      desired['identity'],
-      existing?.internal['identity'],
-      subscriptionOf(req)
-    )
-    const record = existing ?? ctx.store.put(newRecord(id, JOB_TYPE, { id, name, type: JOB_TYPE }))
-    record.body['name'] = name
-    record.body['location'] = v.location
-    record.internal['spec'] = v.spec
-    if (identity) record.internal['identity'] = identity
-    else delete record.internal['identity']
-    record.secrets = v.secrets
+    const record = storeWrite(ctx, req, { type: JOB_TYPE, id, name, existing }, desired, v)
     setJobState(record, { provisioningState: 'InProgress', runningState: 'Progressing' })
     renderJob(ctx, record)
     return startLro(ctx, req, {
@@ -705,38 +684,19 @@ export function registerJobs(ctx: EmulatorContext, router: Router, runner: JobRu
     }).headers
   }
 
-  router.add(
-    'PUT',
-    `${BASE}/{job}`,
-    (req): ArmResponse => {
-      const name = param(req, 'job')
-      if (!JOB_NAME.test(name) || name.includes('--')) invalidJobName(name)
-      const id = jobId(req)
-      const existing = ctx.store.get(id)
-      assertIdle(ctx, req, id)
-      const headers = write(
-        req,
-        id,
-        existing ? (asString(existing.body['name']) ?? name) : name,
-        requireBody(req),
-        existing,
-        'put'
-      )
-      return { status: existing ? 200 : 201, body: ctx.store.get(id)?.body, headers }
+  registerContainerWrites(ctx, router, BASE, {
+    param: 'job',
+    idOf: jobId,
+    invalidName: invalidJobName,
+    readOnly: READ_ONLY,
+    current: (job) => {
+      // SDK JobPatchProperties: {identity, tags, properties: {environmentId, configuration, template}}.
+      const base = withSecretValues(clone(jobSpec(job)), job.secrets)
+      const identity = objectAt(job.internal, 'identity')
+      if (identity) base['identity'] = clone(identity)
+      return base
     },
-    { namespace: NS }
-  )
-
-  router.add('PATCH', `${BASE}/{job}`, (req): ArmResponse => {
-    const existing = jobOf(req)
-    assertIdle(ctx, req, existing.id)
-    // SDK JobPatchProperties: {identity, tags, properties: {environmentId, configuration, template}}.
-    const base = withSecretValues(clone(jobSpec(existing)), existing.secrets)
-    const identity = objectAt(existing.internal, 'identity')
-    if (identity) base['identity'] = clone(identity)
-    const merged = mergePatch(base, without(requireBody(req), READ_ONLY)) as JsonObject
-    const headers = write(req, existing.id, asString(existing.body['name']) ?? '', merged, existing, 'patch')
-    return { status: 202, headers }
+    write
   })
 
   router.add('GET', `${BASE}/{job}`, (req): ArmResponse => {

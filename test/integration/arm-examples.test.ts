@@ -48,6 +48,7 @@ import {
   type ArmClient,
   type ArmExample,
   type Json,
+  type JsonObject,
   type ManifestEntry,
   type ReplayContext,
   type Step
@@ -137,8 +138,27 @@ const noVnet = (sub: string, rg: string, name: string): Step => ({
   apiVersion: V.network
 })
 
+/** vnetname in subnet-test (subscription `subid`), made afresh with the subnets an example needs. */
+const subnetTestVnet = (prefixes: string[], subnets: SubnetSpec[]): Step[] => [
+  group('subid', 'subnet-test'),
+  vnet('put', 'subid', 'subnet-test', 'vnetname', prefixes, subnets)
+]
+
+/** test-vnet in rg1 (subscription `subid`): whichever one an earlier example left, else a bare one. */
+const testVnet: Step[] = [
+  group('subid', 'rg1'),
+  vnet('ensure', 'subid', 'rg1', 'test-vnet', ['10.0.0.0/16'], [])
+]
+
 const zonePath = (sub: string, rg: string, zone: string): string =>
   provider(sub, rg, 'Microsoft.Network', `privateDnsZones/${zone}`)
+
+const privateZone1: Step = {
+  kind: 'ensure',
+  path: zonePath('subscriptionId', 'resourceGroup1', 'privatezone1.com'),
+  apiVersion: V.dns,
+  body: { location: 'global', tags: { key1: 'value1' } }
+}
 
 const workspace = (kind: 'ensure' | 'put', sub: string, rg: string, name: string, body: Json): Step => ({
   kind,
@@ -229,13 +249,20 @@ const myIdentity: Step = {
 }
 
 /**
- * An app shaped after ContainerApps_Get.json (user-settable parts; custom domains, volumes, the
- * add-on service and service binds are left out: they need environment certificates, environment
- * storages and add-on services, which the emulator does not model — the entry lists them as
- * unmodeled), with the two secrets ContainerApps_ListSecrets.json lists and the revision suffix of
- * the revision examples (`pjxhsye`), which its traffic names.
+ * What the app and job bodies share: the identities both Get examples attach (system-assigned and
+ * myidentity, with their identitySettings), demokube's dedicated profile, the two secrets the
+ * ListSecrets examples list, and a container and an init container of the examples' image and
+ * size. `configuration` and `template` add what is the app's or the job's own; `init` adds to the
+ * init container.
  */
-function appBody(name: string): Json {
+function onDemokube(
+  name: string,
+  configuration: JsonObject,
+  template: JsonObject,
+  init: JsonObject = {}
+): Json {
+  const image = `repo/${name}:v4`
+  const resources = { cpu: 0.2, memory: '100Mi' }
   return {
     location: 'East US',
     identity: { type: 'SystemAssigned,UserAssigned', userAssignedIdentities: { [MY_IDENTITY]: {} } },
@@ -251,57 +278,74 @@ function appBody(name: string): Json {
           { identity: MY_IDENTITY, lifecycle: 'All' },
           { identity: 'system', lifecycle: 'Init' }
         ],
-        dapr: {
-          appHealth: {
-            path: '/health',
-            enabled: true,
-            probeIntervalSeconds: 3,
-            probeTimeoutMilliseconds: 1000,
-            threshold: 3
-          },
-          appPort: 3000,
-          appProtocol: 'http',
-          enableApiLogging: true,
-          enabled: true,
-          httpMaxRequestSize: 10,
-          httpReadBufferSize: 30,
-          logLevel: 'debug',
-          maxConcurrency: 10
-        },
-        ingress: {
-          external: true,
-          targetPort: 3000,
-          transport: 'auto',
-          stickySessions: { affinity: 'sticky' },
-          ipSecurityRestrictions: [
-            {
-              name: 'Allow work IP A subnet',
-              description: "Allowing all IP's within the subnet below to access containerapp",
-              action: 'Allow',
-              ipAddressRange: '192.168.1.1/32'
-            }
-          ],
-          traffic: [{ revisionName: `${name}--pjxhsye`, weight: 100 }]
-        },
-        maxInactiveRevisions: 10,
-        runtime: { java: { enableMetrics: true } }
+        ...configuration
       },
       template: {
-        revisionSuffix: 'pjxhsye',
-        containers: [{ name, image: `repo/${name}:v4`, resources: { cpu: 0.2, memory: '100Mi' } }],
-        initContainers: [
-          { name: `testinit${name}`, image: `repo/${name}:v4`, resources: { cpu: 0.2, memory: '100Mi' } }
-        ],
-        scale: {
-          cooldownPeriod: 350,
-          maxReplicas: 5,
-          minReplicas: 1,
-          pollingInterval: 35,
-          rules: [{ name: 'httpscalingrule', http: { metadata: { concurrentRequests: '50' } } }]
-        }
+        containers: [{ name, image, resources }],
+        initContainers: [{ name: `testinit${name}`, image, ...init, resources }],
+        ...template
       }
     }
   }
+}
+
+/**
+ * An app shaped after ContainerApps_Get.json (user-settable parts; custom domains, volumes, the
+ * add-on service and service binds are left out: they need environment certificates, environment
+ * storages and add-on services, which the emulator does not model — the entry lists them as
+ * unmodeled), with the two secrets ContainerApps_ListSecrets.json lists and the revision suffix of
+ * the revision examples (`pjxhsye`), which its traffic names.
+ */
+function appBody(name: string): Json {
+  return onDemokube(
+    name,
+    {
+      dapr: {
+        appHealth: {
+          path: '/health',
+          enabled: true,
+          probeIntervalSeconds: 3,
+          probeTimeoutMilliseconds: 1000,
+          threshold: 3
+        },
+        appPort: 3000,
+        appProtocol: 'http',
+        enableApiLogging: true,
+        enabled: true,
+        httpMaxRequestSize: 10,
+        httpReadBufferSize: 30,
+        logLevel: 'debug',
+        maxConcurrency: 10
+      },
+      ingress: {
+        external: true,
+        targetPort: 3000,
+        transport: 'auto',
+        stickySessions: { affinity: 'sticky' },
+        ipSecurityRestrictions: [
+          {
+            name: 'Allow work IP A subnet',
+            description: "Allowing all IP's within the subnet below to access containerapp",
+            action: 'Allow',
+            ipAddressRange: '192.168.1.1/32'
+          }
+        ],
+        traffic: [{ revisionName: `${name}--pjxhsye`, weight: 100 }]
+      },
+      maxInactiveRevisions: 10,
+      runtime: { java: { enableMetrics: true } }
+    },
+    {
+      revisionSuffix: 'pjxhsye',
+      scale: {
+        cooldownPeriod: 350,
+        maxReplicas: 5,
+        minReplicas: 1,
+        pollingInterval: 35,
+        rules: [{ name: 'httpscalingrule', http: { metadata: { concurrentRequests: '50' } } }]
+      }
+    }
+  )
 }
 
 const app = (name: string): Step => ({
@@ -317,40 +361,17 @@ const app = (name: string): Step => ({
  * 100Mi is no Consumption combination).
  */
 function jobBody(name: string): Json {
-  return {
-    location: 'East US',
-    identity: { type: 'SystemAssigned,UserAssigned', userAssignedIdentities: { [MY_IDENTITY]: {} } },
-    properties: {
-      environmentId: DEMOKUBE_ID,
-      workloadProfileName: 'My-GP-01',
-      configuration: {
-        identitySettings: [
-          { identity: MY_IDENTITY, lifecycle: 'All' },
-          { identity: 'system', lifecycle: 'Init' }
-        ],
-        triggerType: 'Manual',
-        replicaTimeout: 10,
-        replicaRetryLimit: 10,
-        manualTriggerConfig: { parallelism: 4, replicaCompletionCount: 1 },
-        secrets: [
-          { name: 'secret1', value: 'value1' },
-          { name: 'secret2', value: 'value2' }
-        ]
-      },
-      template: {
-        containers: [{ name, image: `repo/${name}:v4`, resources: { cpu: 0.2, memory: '100Mi' } }],
-        initContainers: [
-          {
-            name: `testinit${name}`,
-            image: `repo/${name}:v4`,
-            command: ['/bin/sh'],
-            args: ['-c', 'while true; do echo hello; sleep 10;done'],
-            resources: { cpu: 0.2, memory: '100Mi' }
-          }
-        ]
-      }
-    }
-  }
+  return onDemokube(
+    name,
+    {
+      triggerType: 'Manual',
+      replicaTimeout: 10,
+      replicaRetryLimit: 10,
+      manualTriggerConfig: { parallelism: 4, replicaCompletionCount: 1 }
+    },
+    {},
+    { command: ['/bin/sh'], args: ['-c', 'while true; do echo hello; sleep 10;done'] }
+  )
 }
 
 const jobPath = (name: string): string => provider(SUB_APP, 'rg', 'Microsoft.App', `jobs/${name}`)
@@ -362,6 +383,9 @@ const job = (name: string, kind: 'ensure' | 'put' = 'ensure'): Step => ({
   body: jobBody(name)
 })
 const startJob: Step = { kind: 'post', path: `${jobPath('testcontainerappsjob0')}/start`, apiVersion: V.app }
+
+/** What the app and job examples stand on: resource group rg, demokube and myidentity. */
+const onDemokubeRg = (...steps: Step[]): Step[] => [group(SUB_APP, 'rg'), demokube, myIdentity, ...steps]
 
 // ---------------------------------------------------------------------------------------------
 // What each example needs before its request can be valid (keyed by the example's file name)
@@ -377,10 +401,7 @@ const PREREQUISITES: Record<string, Step[]> = {
 
   // Microsoft.Network (subscription `subid`/`subId`)
   'VirtualNetworkCreate.json': [group('subid', 'rg1')],
-  'SubnetCreate.json': [
-    group('subid', 'subnet-test'),
-    vnet('put', 'subid', 'subnet-test', 'vnetname', ['10.0.0.0/16'], [])
-  ],
+  'SubnetCreate.json': subnetTestVnet(['10.0.0.0/16'], []),
   // test-vnet exists in eastus (VirtualNetworkCreate.json): this example creates it in westcentralus.
   'VirtualNetworkCreateSubnetWithDelegation.json': [
     group('subId', 'rg1'),
@@ -401,61 +422,23 @@ const PREREQUISITES: Record<string, Step[]> = {
       'westus'
     )
   ],
-  'SubnetGet.json': [
-    group('subid', 'subnet-test'),
-    vnet(
-      'put',
-      'subid',
-      'subnet-test',
-      'vnetname',
-      ['10.0.0.0/16'],
-      [{ name: 'subnet1', prefix: '10.0.0.0/16' }]
-    )
-  ],
+  'SubnetGet.json': subnetTestVnet(['10.0.0.0/16'], [{ name: 'subnet1', prefix: '10.0.0.0/16' }]),
   // The example lists subnet1 and subnet2 both as 10.0.0.0/16, which would overlap: each gets its own range.
-  'SubnetList.json': [
-    group('subid', 'subnet-test'),
-    vnet(
-      'put',
-      'subid',
-      'subnet-test',
-      'vnetname',
-      ['10.0.0.0/16', '10.1.0.0/16'],
-      [
-        { name: 'subnet1', prefix: '10.0.0.0/16' },
-        { name: 'subnet2', prefix: '10.1.0.0/16' }
-      ]
-    )
-  ],
-  'VirtualNetworkUpdateTags.json': [
-    group('subid', 'rg1'),
-    vnet('ensure', 'subid', 'rg1', 'test-vnet', ['10.0.0.0/16'], [])
-  ],
-  'SubnetDelete.json': [
-    group('subid', 'subnet-test'),
-    vnet(
-      'put',
-      'subid',
-      'subnet-test',
-      'vnetname',
-      ['10.0.0.0/16'],
-      [{ name: 'subnet1', prefix: '10.0.0.0/16' }]
-    )
-  ],
-  'VirtualNetworkDelete.json': [
-    group('subid', 'rg1'),
-    vnet('ensure', 'subid', 'rg1', 'test-vnet', ['10.0.0.0/16'], [])
-  ],
+  'SubnetList.json': subnetTestVnet(
+    ['10.0.0.0/16', '10.1.0.0/16'],
+    [
+      { name: 'subnet1', prefix: '10.0.0.0/16' },
+      { name: 'subnet2', prefix: '10.1.0.0/16' }
+    ]
+  ),
+  'VirtualNetworkUpdateTags.json': testVnet,
+  'SubnetDelete.json': subnetTestVnet(['10.0.0.0/16'], [{ name: 'subnet1', prefix: '10.0.0.0/16' }]),
+  'VirtualNetworkDelete.json': testVnet,
 
   // Private DNS (subscription `subscriptionId`; the linked VNet in `virtualNetworkSubscriptionId`)
   'VirtualNetworkLinkPut.json': [
     group('subscriptionId', 'resourceGroup1'),
-    {
-      kind: 'ensure',
-      path: zonePath('subscriptionId', 'resourceGroup1', 'privatezone1.com'),
-      apiVersion: V.dns,
-      body: { location: 'global', tags: { key1: 'value1' } }
-    },
+    privateZone1,
     group('virtualNetworkSubscriptionId', 'virtualNetworkResourceGroup'),
     vnet(
       'ensure',
@@ -466,15 +449,7 @@ const PREREQUISITES: Record<string, Step[]> = {
       []
     )
   ],
-  'PrivateZoneGet.json': [
-    group('subscriptionId', 'resourceGroup1'),
-    {
-      kind: 'ensure',
-      path: zonePath('subscriptionId', 'resourceGroup1', 'privatezone1.com'),
-      apiVersion: V.dns,
-      body: { location: 'global', tags: { key1: 'value1' } }
-    }
-  ],
+  'PrivateZoneGet.json': [group('subscriptionId', 'resourceGroup1'), privateZone1],
 
   // Microsoft.OperationalInsights
   'WorkspacesCreate.json': [group(SUB0, 'oiautorest6685', 'australiasoutheast')],
@@ -622,7 +597,7 @@ const PREREQUISITES: Record<string, Step[]> = {
     vnet('ensure', SUB_APP, 'RGName', 'VNetName', ['10.0.0.0/16'], [ENV_SUBNET])
   ],
   'ContainerApps_ManagedBy_CreateOrUpdate.json': [group(SUB_APP, 'rg'), demokube],
-  'Job_CreateorUpdate.json': [group(SUB_APP, 'rg'), demokube, myIdentity],
+  'Job_CreateorUpdate.json': onDemokubeRg(),
   // jlaw-demo1 as ManagedEnvironments_Get.json shows it. Its subnet id names the one the create
   // example already uses, and one subnet cannot host two environments: it gets the same-named
   // subnet in its own subscription.
@@ -660,35 +635,23 @@ const PREREQUISITES: Record<string, Step[]> = {
       }
     }
   ],
-  'ContainerApps_Get.json': [group(SUB_APP, 'rg'), demokube, myIdentity, app('testcontainerapp0')],
-  'Revisions_Get.json': [group(SUB_APP, 'rg'), demokube, myIdentity, app('testcontainerapp0')],
-  'Revisions_List.json': [group(SUB_APP, 'rg'), demokube, myIdentity, app('testcontainerapp0')],
+  'ContainerApps_Get.json': onDemokubeRg(app('testcontainerapp0')),
+  'Revisions_Get.json': onDemokubeRg(app('testcontainerapp0')),
+  'Revisions_List.json': onDemokubeRg(app('testcontainerapp0')),
   // Jobs under the names the requests use after adaptation 4 (lower case).
-  'Job_Get.json': [group(SUB_APP, 'rg'), demokube, myIdentity, job('testcontainerappsjob0', 'put')],
-  'Job_Execution_Get.json': [
-    group(SUB_APP, 'rg'),
-    demokube,
-    myIdentity,
-    job('testcontainerappsjob0'),
-    startJob
-  ],
-  'Job_Executions_Get.json': [
-    group(SUB_APP, 'rg'),
-    demokube,
-    myIdentity,
-    job('testcontainerappsjob0'),
-    startJob
-  ],
-  'ContainerApps_ListSecrets.json': [group(SUB_APP, 'rg'), demokube, myIdentity, app('testcontainerapp0')],
+  'Job_Get.json': onDemokubeRg(job('testcontainerappsjob0', 'put')),
+  'Job_Execution_Get.json': onDemokubeRg(job('testcontainerappsjob0'), startJob),
+  'Job_Executions_Get.json': onDemokubeRg(job('testcontainerappsjob0'), startJob),
+  'ContainerApps_ListSecrets.json': onDemokubeRg(app('testcontainerapp0')),
   // The example names revision testcontainerApp0-pjxhsye under app testStaticSite0: a finding (manifest note).
-  'Revisions_Restart.json': [group(SUB_APP, 'rg'), demokube, myIdentity, app('teststaticsite0')],
-  'Revisions_Activate.json': [group(SUB_APP, 'rg'), demokube, myIdentity, app('testcontainerapp0')],
-  'Revisions_Deactivate.json': [group(SUB_APP, 'rg'), demokube, myIdentity, app('testcontainerapp0')],
+  'Revisions_Restart.json': onDemokubeRg(app('teststaticsite0')),
+  'Revisions_Activate.json': onDemokubeRg(app('testcontainerapp0')),
+  'Revisions_Deactivate.json': onDemokubeRg(app('testcontainerapp0')),
   // The start's template override asks for 0.2 CPU: the job runs on the dedicated profile.
-  'Job_Start.json': [group(SUB_APP, 'rg'), demokube, myIdentity, job('testcontainerappsjob0', 'put')],
-  'Job_ListSecrets.json': [group(SUB_APP, 'rg'), demokube, myIdentity, job('testcontainerappsjob0', 'put')],
-  'ContainerApps_Delete.json': [group(SUB_APP, 'rg'), demokube, myIdentity, app('testworkerapp0')],
-  'Job_Delete.json': [group(SUB_APP, 'rg'), demokube, myIdentity, job('testworkercontainerappsjob0')],
+  'Job_Start.json': onDemokubeRg(job('testcontainerappsjob0', 'put')),
+  'Job_ListSecrets.json': onDemokubeRg(job('testcontainerappsjob0', 'put')),
+  'ContainerApps_Delete.json': onDemokubeRg(app('testworkerapp0')),
+  'Job_Delete.json': onDemokubeRg(job('testworkercontainerappsjob0')),
   'ManagedEnvironments_Delete.json': [
     group(SUB_APP, 'examplerg'),
     {

@@ -7,9 +7,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { randomUUID } from 'node:crypto'
-import { startEmulator, type Emulator } from '../helpers/emulator.js'
+import { accountKeys, startWithBlobAccount } from '../helpers/blobAccount.js'
+import type { Emulator } from '../helpers/emulator.js'
 import { blobOps, type BlobOp, type BlobResult } from '../helpers/blobOps.js'
-import { fastLro, sdkClients, type SdkClients } from '../helpers/sdk.js'
+import type { SdkClients } from '../helpers/sdk.js'
 
 const LOCATION = 'westeurope'
 const RG = 'rg-blob'
@@ -27,23 +28,19 @@ describe('blob front door: an account at its real endpoint', () => {
   const withKey = (key: string, ops: BlobOp[]): Promise<BlobResult[]> =>
     blobOps(emu.env, ACCOUNT, { kind: 'key', key }, ops)
 
-  const keys = async () => {
-    const k = (await c.st.storageAccounts.listKeys(RG, ACCOUNT)).keys ?? []
-    return { key1: k[0]!.value!, key2: k[1]!.value! }
-  }
-
   beforeAll(async () => {
-    emu = await startEmulator({ timeScale: TIME_SCALE, propagation: { storageKey: KEY_WHILE_S } })
-    c = sdkClients(emu)
-    await c.rm.resourceGroups.createOrUpdate(RG, { location: LOCATION })
-    await c.st.storageAccounts.create(
-      RG,
-      ACCOUNT,
-      { sku: { name: 'Standard_LRS' }, kind: 'StorageV2', location: LOCATION, minimumTlsVersion: 'TLS1_2' },
-      fastLro
-    )
-    await c.st.blobContainers.create(RG, ACCOUNT, 'locks', { publicAccess: 'None' })
-    ;({ key1, key2 } = await keys())
+    ;({ emu, c } = await startWithBlobAccount(
+      { timeScale: TIME_SCALE, propagation: { storageKey: KEY_WHILE_S } },
+      {
+        location: LOCATION,
+        resourceGroup: RG,
+        account: ACCOUNT,
+        container: 'locks',
+        accountProperties: { minimumTlsVersion: 'TLS1_2' },
+        containerProperties: { publicAccess: 'None' }
+      }
+    ))
+    ;({ key1, key2 } = await accountKeys(c, RG, ACCOUNT))
   }, 60_000)
 
   afterAll(async () => {

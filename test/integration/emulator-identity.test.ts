@@ -10,9 +10,10 @@ import { randomUUID } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { blobOps } from '../helpers/blobOps.js'
-import { startEmulator, type Emulator } from '../helpers/emulator.js'
+import { accountKeys, startWithBlobAccount } from '../helpers/blobAccount.js'
+import type { Emulator } from '../helpers/emulator.js'
 import { identityClients, roleDefinitionId, ROLES } from '../helpers/identityClients.js'
-import { armError, fastLro, sdkClients, until, type SdkClients } from '../helpers/sdk.js'
+import { armError, fastLro, until, type SdkClients } from '../helpers/sdk.js'
 
 const LOCATION = 'westeurope'
 const RG = 'rg-keyless'
@@ -35,22 +36,15 @@ describe('managed identity, role assignments and keyless blob access', () => {
   const probe = [{ op: 'containerExists' as const, container: 'mlflow' }]
 
   beforeAll(async () => {
-    emu = await startEmulator({
-      timeScale: TIME_SCALE,
-      propagation: { principal: PRINCIPAL_WHILE_S, roleAssignment: ROLE_WHILE_S, storageKey: 0 }
-    })
-    c = sdkClients(emu)
+    ;({ emu, c, accountId } = await startWithBlobAccount(
+      {
+        timeScale: TIME_SCALE,
+        propagation: { principal: PRINCIPAL_WHILE_S, roleAssignment: ROLE_WHILE_S, storageKey: 0 }
+      },
+      { location: LOCATION, resourceGroup: RG, account: ACCOUNT, container: 'mlflow' }
+    ))
     ids = identityClients(emu)
-    await c.rm.resourceGroups.createOrUpdate(RG, { location: LOCATION })
-    const account = await c.st.storageAccounts.create(
-      RG,
-      ACCOUNT,
-      { sku: { name: 'Standard_LRS' }, kind: 'StorageV2', location: LOCATION },
-      fastLro
-    )
-    accountId = account.id!
-    await c.st.blobContainers.create(RG, ACCOUNT, 'mlflow', {})
-    key1 = (await c.st.storageAccounts.listKeys(RG, ACCOUNT)).keys![0]!.value!
+    ;({ key1 } = await accountKeys(c, RG, ACCOUNT))
   }, 60_000)
 
   afterAll(async () => {

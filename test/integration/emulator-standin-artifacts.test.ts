@@ -8,9 +8,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { startEmulator, type Emulator } from '../helpers/emulator.js'
+import { accountKeys, startWithBlobAccount } from '../helpers/blobAccount.js'
+import type { Emulator } from '../helpers/emulator.js'
 import { blobOps } from '../helpers/blobOps.js'
-import { fastLro, restartRevisionAndWait, sdkClients, until, type SdkClients } from '../helpers/sdk.js'
+import { fastLro, restartRevisionAndWait, until, type SdkClients } from '../helpers/sdk.js'
 
 const LOCATION = 'westeurope'
 const RG = 'rg-art'
@@ -47,17 +48,11 @@ describe('stand-in artifacts in the storage account', () => {
   }
 
   beforeAll(async () => {
-    emu = await startEmulator({ timeScale: TIME_SCALE, propagation: { storageKey: KEY_WHILE_S } })
-    c = sdkClients(emu)
-    await c.rm.resourceGroups.createOrUpdate(RG, { location: LOCATION })
-    await c.st.storageAccounts.create(
-      RG,
-      ACCOUNT,
-      { sku: { name: 'Standard_LRS' }, kind: 'StorageV2', location: LOCATION },
-      fastLro
-    )
-    await c.st.blobContainers.create(RG, ACCOUNT, 'mlflow', {})
-    key1 = (await c.st.storageAccounts.listKeys(RG, ACCOUNT)).keys![0]!.value!
+    ;({ emu, c } = await startWithBlobAccount(
+      { timeScale: TIME_SCALE, propagation: { storageKey: KEY_WHILE_S } },
+      { location: LOCATION, resourceGroup: RG, account: ACCOUNT, container: 'mlflow' }
+    ))
+    ;({ key1 } = await accountKeys(c, RG, ACCOUNT))
     const env = await c.aca.managedEnvironments.createOrUpdate(RG, 'env-art', { location: LOCATION }, fastLro)
     await c.aca.containerApps.createOrUpdate(
       RG,
