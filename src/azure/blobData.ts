@@ -37,11 +37,12 @@ export interface LockBlob {
   release(leaseId: string): Promise<void>
 }
 
-function service(endpoint: string, account: string, key: string): BlobServiceClient {
-  return new BlobServiceClient(endpoint, new StorageSharedKeyCredential(account, key), {
-    // Data-plane calls are few and cheap; a refusal (403, 409) is an answer, not a fault.
-    retryOptions: { maxTries: 4 }
-  })
+function service(
+  endpoint: string,
+  credential: StorageSharedKeyCredential | TokenCredential
+): BlobServiceClient {
+  // Data-plane calls are few and cheap; a refusal (403, 409) is an answer, not a fault.
+  return new BlobServiceClient(endpoint, credential, { retryOptions: { maxTries: 4 } })
 }
 
 function code(error: unknown): string | undefined {
@@ -51,7 +52,7 @@ function code(error: unknown): string | undefined {
 /** `accepted`, or why not (a refusal, which is worth waiting on after a regenerate). */
 export async function probeKey(endpoint: string, account: string, key: string): Promise<string> {
   try {
-    await service(endpoint, account, key).getProperties()
+    await service(endpoint, new StorageSharedKeyCredential(account, key)).getProperties()
     return 'accepted'
   } catch (error) {
     if (error instanceof RestError && error.statusCode === 403)
@@ -78,8 +79,7 @@ export function lockBlob(
   // such answer on, the lock is reached with an Entra ID token (and the deployer's data role).
   let keyless = false
   const clients = (credential: StorageSharedKeyCredential | TokenCredential) => {
-    const service = new BlobServiceClient(endpoint, credential, { retryOptions: { maxTries: 4 } })
-    const container = service.getContainerClient(LOCK_CONTAINER)
+    const container = service(endpoint, credential).getContainerClient(LOCK_CONTAINER)
     return { container, blob: container.getBlockBlobClient(LOCK_BLOB) }
   }
   const clientsFor = (k: string) => clients(new StorageSharedKeyCredential(account, k))

@@ -64,6 +64,12 @@ export function containerToArm(c: ContainerSpec): Container {
   }
 }
 
+/**
+ * No managed identity. The identities are sent as null, not left out: a merge patch keeps what it
+ * does not name, so an app that still lists one would keep it.
+ */
+const NO_IDENTITY = { type: 'None', userAssignedIdentities: null as unknown as Record<string, object> }
+
 export function toArm(spec: ContainerAppSpec): ContainerApp {
   const ingress = spec.ingress
   return {
@@ -88,8 +94,7 @@ export function toArm(spec: ContainerAppSpec): ContainerApp {
     // Keyless mode: the user-assigned identity MLflow reaches blob storage with; `None` detaches it.
     identity: spec.identityId
       ? { type: 'UserAssigned', userAssignedIdentities: { [spec.identityId]: {} } }
-      : // Null, not absent: a merge patch must drop identities the app still lists.
-        { type: 'None', userAssignedIdentities: null as unknown as Record<string, object> },
+      : NO_IDENTITY,
     template: {
       ...(spec.revisionSuffix ? { revisionSuffix: spec.revisionSuffix } : {}),
       containers: [containerToArm(spec.container)],
@@ -359,8 +364,7 @@ export async function detachIdentity(clients: AzureClients, address: ResourceAdd
     address.name,
     {
       location: undefined as unknown as string,
-      // A merge patch keeps what it does not name: the identities are removed explicitly (null).
-      identity: { type: 'None', userAssignedIdentities: null as unknown as Record<string, object> }
+      identity: NO_IDENTITY
     },
     lro(clients.pollIntervalMs)
   )

@@ -25,7 +25,7 @@ import {
 import { getJobExecution, jobExecutionLogs, jobHandler, startJob } from './jobs.js'
 import { getSharedKey, logAnalyticsHandler } from './logAnalytics.js'
 import { managedEnvironmentHandler } from './managedEnvironments.js'
-import type { AzurePort, Handlers, ResourceAddress, ResourceHandler } from './port.js'
+import type { AzurePort, Handlers, Observed, ResourceAddress, ResourceHandler } from './port.js'
 import { postgresDatabaseHandler } from './postgresDatabases.js'
 import { getRestoreWindow, postgresServerHandler, setPassword } from './postgresServers.js'
 import { privateDnsLinkHandler } from './privateDnsLinks.js'
@@ -118,6 +118,26 @@ export function createAzurePortFromClients(
     }
   }
 
+  // The blob endpoint of an account never changes: every read or write of the account records it,
+  // so the data plane (lock, key probes) never reads the account again for it.
+  const endpoints = new Map<string, string>()
+  const accountId = (a: ResourceAddress) => `${a.resourceGroup}/${a.name}`.toLowerCase()
+  const remember = <T extends Observed<'storageAccount'> | undefined>(a: ResourceAddress, o: T): T => {
+    if (o?.outputs.blobEndpoint) endpoints.set(accountId(a), o.outputs.blobEndpoint)
+    return o
+  }
+  const accounts = wrap(storageAccountHandler(clients))
+  const storageAccount: ResourceHandler<'storageAccount'> = {
+    ...accounts,
+    get: async (a) => remember(a, await accounts.get(a)),
+    put: async (a, spec) => remember(a, await accounts.put(a, spec))
+  }
+  const blobEndpoint = async (a: ResourceAddress): Promise<string> => {
+    const known = endpoints.get(accountId(a)) ?? (await storageAccount.get(a))?.outputs.blobEndpoint
+    if (!known) throw new Error(`storage account ${a.name} has no blob endpoint (does it exist?)`)
+    return known
+  }
+
   const handlers: Handlers = {
     resourceGroup: wrap(resourceGroupHandler(clients)),
     virtualNetwork: wrap(virtualNetworkHandler(clients)),
@@ -125,7 +145,7 @@ export function createAzurePortFromClients(
     privateDnsZone: wrap(privateDnsZoneHandler(clients)),
     privateDnsLink: wrap(privateDnsLinkHandler(clients)),
     logAnalytics: wrap(logAnalyticsHandler(clients)),
-    storageAccount: wrap(storageAccountHandler(clients)),
+    storageAccount,
     blobContainer: wrap(blobContainerHandler(clients)),
     postgresServer: wrap(postgresServerHandler(clients)),
     postgresDatabase: wrap(postgresDatabaseHandler(clients)),
@@ -134,22 +154,6 @@ export function createAzurePortFromClients(
     job: wrap(jobHandler(clients)),
     identity: wrap(identityHandler(clients)),
     roleAssignment: wrap(roleAssignmentHandler(clients))
-  }
-
-  // The blob endpoint of an account never changes: read once per run.
-  const endpoints = new Map<string, Promise<string>>()
-  const blobEndpoint = (a: ResourceAddress): Promise<string> => {
-    const id = `${a.resourceGroup}/${a.name}`.toLowerCase()
-    if (!endpoints.has(id)) {
-      const read = handlers.storageAccount.get(a).then((account) => {
-        if (!account?.outputs.blobEndpoint)
-          throw new Error(`storage account ${a.name} has no blob endpoint (does it exist?)`)
-        return account.outputs.blobEndpoint
-      })
-      read.catch(() => endpoints.delete(id))
-      endpoints.set(id, read)
-    }
-    return endpoints.get(id)!
   }
 
   return {

@@ -4,9 +4,9 @@
  * run — inputs, changes Azure cannot make in place, a downgrade across a schema change — refuses
  * it before the first write.
  */
-import type { AzurePort, ResourceAddress } from '../azure/port.js'
+import type { AzurePort, ResourceAddress, StorageKeys } from '../azure/port.js'
 import type { Facts } from '../stack/facts.js'
-import type { ActualState, StackKey } from '../stack/graph.js'
+import { stackAddresses, stackKeysFor, type ActualState, type StackKey } from '../stack/graph.js'
 import {
   KEY_ROTATED_TAG,
   KEY_TO_RETIRE_TAG,
@@ -22,7 +22,6 @@ import type { DeployConfig, StackCommand } from '../config/inputs.js'
 import type { TimelineEntry } from '../engine/dag.js'
 import { blockers, countChanges, plan, type PlanEntry } from '../engine/plan.js'
 import { desiredState, type DesiredResource } from '../stack/desired.js'
-import { stackAddresses } from '../stack/graph.js'
 import { immutableChanges } from '../stack/replacements.js'
 import {
   describeAppPlan,
@@ -148,7 +147,13 @@ async function planStack(
   const pollMs = config.azure.pollIntervalMs
   const apply = config.command !== 'plan'
   const addresses = stackAddresses(config.names)
-  const actual = await readSettledState(port, addresses, log, { pollMs, timeoutMs: opts.waitTimeoutMs })
+  const actual = await readSettledState(
+    port,
+    addresses,
+    log,
+    { pollMs, timeoutMs: opts.waitTimeoutMs },
+    stackKeysFor(config.storageAuth)
+  )
   const facts = await gatherFacts(port, addresses, actual, log)
   const rotation = config.command === 'rotate-keys' ? planKeyRotation(config, actual, facts) : undefined
   if (rotation) {
@@ -214,12 +219,14 @@ async function planStack(
   }
   if (blocked.length > 0) throw new ReplaceRequiredError(blocked)
 
+  // The steps add what they learn (a regenerated key pair, a new domain) to the run's own facts.
+  const runFacts: Facts = { ...facts }
   const { timeline, record } = await executeSteps(steps, {
     config,
     port,
     log,
     addresses,
-    facts: { ...facts },
+    facts: runFacts,
     timeoutMs: opts.waitTimeoutMs,
     ...(run.lock ? { beforeStep: () => run.lock!.assertHeld() } : {})
   })
@@ -231,25 +238,18 @@ async function planStack(
   const observed = await port.handlers.containerApp.get(addresses.containerApp)
   log.info(`Revision ${revision} serves at https://${observed?.outputs.fqdn ?? ''}`)
   const storageKey =
-    config.storageAuth === 'managed-identity' ? 'none' : await liveKey(port, addresses, revision, log)
+    config.storageAuth === 'managed-identity'
+      ? 'none'
+      : await liveKey(port, addresses, revision, runFacts.storageKeys)
+  const rotatedAt = record.keyRotatedAt ?? observed?.spec.tags[KEY_ROTATED_TAG]
   if (storageKey) {
-    const rotatedAt = record.keyRotatedAt ?? observed?.spec.tags[KEY_ROTATED_TAG]
     log.info(
       `Storage key in use: ${storageKey} (revision ${revision})${rotatedAt ? `; last rotated ${rotatedAt}` : ''}`
     )
   }
   return {
     ...base,
-    ...(storageKey
-      ? {
-          storageKey: {
-            active: storageKey,
-            ...(record.keyRotatedAt || observed?.spec.tags[KEY_ROTATED_TAG]
-              ? { rotatedAt: record.keyRotatedAt ?? observed!.spec.tags[KEY_ROTATED_TAG]! }
-              : {})
-          }
-        }
-      : {}),
+    ...(storageKey ? { storageKey: { active: storageKey, ...(rotatedAt ? { rotatedAt } : {}) } } : {}),
     timeline,
     record,
     trackingUri: `https://${observed?.outputs.fqdn ?? ''}`,
@@ -280,20 +280,15 @@ function planKeyRotation(config: DeployConfig, actual: ActualState, facts: Facts
   return plan
 }
 
-/** The key the serving revision holds now (read back, after the run). */
+/** The key the serving revision holds after the run, by its template's fingerprint. */
 async function liveKey(
   port: AzurePort,
   addresses: Record<StackKey, ResourceAddress>,
   revision: string,
-  log: Log
+  keys: StorageKeys | undefined
 ): Promise<KeyName | undefined> {
-  const [keys, state] = await Promise.all([
-    port.listStorageKeys(addresses.storageAccount),
-    port.getRevision(addresses.containerApp, revision)
-  ])
-  log.mask(keys.key1)
-  log.mask(keys.key2)
-  return keyHeldBy(keys, state.container)
+  if (!keys) return undefined
+  return keyHeldBy(keys, (await port.getRevision(addresses.containerApp, revision)).container)
 }
 
 /**

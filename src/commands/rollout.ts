@@ -5,11 +5,18 @@
  * keeps all traffic.
  */
 import { describeAzureError } from '../azure/errors.js'
-import type { AzurePort, JobExecutionState, Observed, ResourceAddress, RevisionState } from '../azure/port.js'
+import type {
+  AzurePort,
+  JobExecutionState,
+  Observed,
+  ResourceAddress,
+  RevisionState,
+  StorageKeys
+} from '../azure/port.js'
 import { ADMIN_USERNAME } from '../config/auth.js'
 import type { DeployConfig } from '../config/inputs.js'
 import { formatVersion } from '../config/image.js'
-import { MlflowHttp } from '../smoke/http.js'
+import { answer, MlflowHttp } from '../smoke/http.js'
 import type { AnyDesired } from '../stack/desired.js'
 import { hasUnknown, resolveFacts, type Facts } from '../stack/facts.js'
 import type { StackKey } from '../stack/graph.js'
@@ -36,8 +43,7 @@ export interface RolloutRecord {
   restorePoint?: { earliest?: string; latest: string }
   /** Step key → what happened, for the summary. */
   details: Partial<Record<string, string>>
-  /** Keys this run regenerated, in order, and when the rotation finished. */
-  regeneratedKeys?: KeyName[]
+  /** When this run finished a key rotation. */
   keyRotatedAt?: string
 }
 
@@ -198,18 +204,20 @@ async function artifactRoundTrip(
   revision: string,
   ctx: StepContext
 ): Promise<string | undefined> {
-  const path = `/api/2.0/mlflow-artifacts/artifacts/mlflow-azure-action/gate/${revision}.txt`
+  const path = `mlflow-azure-action/gate/${revision}.txt`
   const payload = new TextEncoder().encode(`health gate of ${revision} at ${new Date().toISOString()}\n`)
   try {
     await pollUntil(
       async () => {
-        const put = await http.request('PUT', path, undefined, { raw: payload })
-        if (put.status !== 200)
-          return { done: false, status: `artifact upload answered ${put.status}: ${put.text.slice(0, 200)}` }
-        const got = await http.request('GET', path)
-        if (got.status !== 200 || Buffer.compare(Buffer.from(got.bytes), Buffer.from(payload)) !== 0)
-          return { done: false, status: `artifact download answered ${got.status} with different bytes` }
-        return { done: true, value: undefined }
+        const echo = await http.artifactEcho(path, payload)
+        if (echo.ok) return { done: true, value: undefined }
+        return {
+          done: false,
+          status:
+            echo.step === 'compare'
+              ? `artifact download returned ${echo.bytes} bytes that differ from the ${payload.length} written`
+              : `artifact ${echo.step} answered ${answer(echo.response)}`
+        }
       },
       {
         intervalMs: Math.max(ctx.config.azure.pollIntervalMs, 200),
@@ -226,7 +234,7 @@ async function artifactRoundTrip(
     return error instanceof Error ? error.message : String(error)
   }
   // Best effort: the gate's file is not worth failing a rollout over.
-  await http.request('DELETE', path).catch(() => undefined)
+  await http.request('DELETE', `/api/2.0/mlflow-artifacts/artifacts/${path}`).catch(() => undefined)
   return undefined
 }
 
@@ -356,26 +364,28 @@ async function waitForKey(ctx: StepContext, name: KeyName, value: string): Promi
   return Date.now() - t0
 }
 
+/** Regenerates one key; both values are masked at once, and the run's facts hold the new pair. */
+async function regenerate(ctx: StepContext, name: KeyName): Promise<StorageKeys> {
+  const keys = await ctx.port.regenerateStorageKey(ctx.addresses.storageAccount, name)
+  ctx.log.mask(keys.key1)
+  ctx.log.mask(keys.key2)
+  ctx.facts.storageKeys = keys
+  return keys
+}
+
 async function runRegenerateKey(
   ctx: StepContext,
   step: Extract<Step, { kind: 'regenerateKey' }>
 ): Promise<string[]> {
-  const keys = await ctx.port.regenerateStorageKey(ctx.addresses.storageAccount, step.keyName)
-  ctx.log.mask(keys.key1)
-  ctx.log.mask(keys.key2)
-  ctx.record.regeneratedKeys = [...(ctx.record.regeneratedKeys ?? []), step.keyName]
+  const keys = await regenerate(ctx, step.keyName)
   const waited = await waitForKey(ctx, step.keyName, keys[step.keyName])
-  ctx.facts.storageKeys = keys
   ctx.facts.storageKey = keys[step.keyName]
   ctx.record.details['regenerateKey'] = `${step.keyName} regenerated; accepted after ${formatSeconds(waited)}`
   return [`${step.keyName} regenerated; the blob service accepted it after ${formatSeconds(waited)}`]
 }
 
 async function runRetireKey(ctx: StepContext, step: Extract<Step, { kind: 'retireKey' }>): Promise<string[]> {
-  const keys = await ctx.port.regenerateStorageKey(ctx.addresses.storageAccount, step.keyName)
-  ctx.log.mask(keys.key1)
-  ctx.log.mask(keys.key2)
-  ctx.record.regeneratedKeys = [...(ctx.record.regeneratedKeys ?? []), step.keyName]
+  await regenerate(ctx, step.keyName)
   const at = new Date().toISOString()
   await ctx.port.patchAppTags(ctx.addresses.containerApp, { ...step.tags, [KEY_ROTATED_TAG]: at })
   ctx.record.keyRotatedAt = at

@@ -13,7 +13,8 @@ import {
   SECRET_BACKEND_STORE_URI,
   SECRET_FLASK_KEY,
   SECRET_STORAGE_KEY,
-  passwordFromBackendStoreUri
+  passwordFromBackendStoreUri,
+  storageAccessOf
 } from '../stack/mlflowContainer.js'
 import type { ResourceKind } from '../stack/specs.js'
 import { isTransitional } from '../azure/states.js'
@@ -138,7 +139,7 @@ export async function gatherFacts(
   log.mask(flaskSecretKey)
 
   const serving = servingRevision(revisions)
-  const servingUsesIdentity = serving?.container.env.some((e) => e.name === 'AZURE_CLIENT_ID') ?? false
+  const servingUsesIdentity = serving ? storageAccessOf(serving.container) === 'managed-identity' : false
   return {
     ...(actual.identity
       ? {

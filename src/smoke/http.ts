@@ -58,6 +58,28 @@ export class MlflowHttp {
     }
   }
 
+  /**
+   * Writes `payload` through MLflow's proxied artifact API and reads it back: what proves the
+   * server's access to blob storage. Says which half failed and with what answer, or `ok`.
+   */
+  async artifactEcho(
+    path: string,
+    payload: Uint8Array
+  ): Promise<
+    | { ok: true }
+    | { ok: false; step: 'upload' | 'download'; response: HttpResponse }
+    | { ok: false; step: 'compare'; bytes: number }
+  > {
+    const url = `/api/2.0/mlflow-artifacts/artifacts/${path}`
+    const put = await this.request('PUT', url, undefined, { raw: payload })
+    if (put.status !== 200) return { ok: false, step: 'upload', response: put }
+    const got = await this.request('GET', url)
+    if (got.status !== 200) return { ok: false, step: 'download', response: got }
+    if (Buffer.compare(Buffer.from(got.bytes), Buffer.from(payload)) !== 0)
+      return { ok: false, step: 'compare', bytes: got.bytes.length }
+    return { ok: true }
+  }
+
   /** A JSON call that must answer 200; otherwise throws with the step's explanation. */
   async json<T>(
     method: string,

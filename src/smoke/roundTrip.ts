@@ -74,24 +74,32 @@ export async function restRoundTrip(http: MlflowHttp, id: string): Promise<Round
     Buffer.concat([Buffer.from(`mlflow-azure-action smoke test ${id}\n`), randomBytes(64 * 1024)])
   )
   const url = `/api/2.0/mlflow-artifacts/artifacts/${artifactPath}`
-  const put = await http.request('PUT', url, undefined, { raw: payload })
-  if (put.status !== 200) {
-    const hint =
-      put.status === 500
-        ? ' — the server cannot write to blob storage: check the storage key and the blob container'
-        : ''
-    throw new Error(fail('artifact upload', put, hint))
-  }
-  const got = await http.request('GET', url)
-  if (got.status !== 200) {
-    throw new Error(
-      fail('artifact download', got, got.status === 500 ? ' — the server cannot read from blob storage' : '')
-    )
-  }
-  if (Buffer.compare(Buffer.from(got.bytes), Buffer.from(payload)) !== 0) {
-    throw new Error(
-      `artifact download returned ${got.bytes.length} bytes that differ from the ${payload.length} uploaded`
-    )
+  const echo = await http.artifactEcho(artifactPath, payload)
+  if (!echo.ok) {
+    switch (echo.step) {
+      case 'upload':
+        throw new Error(
+          fail(
+            'artifact upload',
+            echo.response,
+            echo.response.status === 500
+              ? ' — the server cannot write to blob storage: check the storage key and the blob container'
+              : ''
+          )
+        )
+      case 'download':
+        throw new Error(
+          fail(
+            'artifact download',
+            echo.response,
+            echo.response.status === 500 ? ' — the server cannot read from blob storage' : ''
+          )
+        )
+      case 'compare':
+        throw new Error(
+          `artifact download returned ${echo.bytes} bytes that differ from the ${payload.length} uploaded`
+        )
+    }
   }
 
   await http.json(

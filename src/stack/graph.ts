@@ -49,6 +49,14 @@ export type KindOf<P extends StackKey> = (typeof STACK)[P]['kind']
 
 export const STACK_KEYS = Object.keys(STACK) as StackKey[]
 
+/** Resources only keyless mode has: an access-key stack neither reads nor writes them. */
+export const KEYLESS_KEYS: readonly StackKey[] = ['identity', 'blobRole']
+
+/** The resources a stack in this storage mode consists of. */
+export function stackKeysFor(storageAuth: 'access-key' | 'managed-identity'): StackKey[] {
+  return storageAuth === 'managed-identity' ? STACK_KEYS : STACK_KEYS.filter((k) => !KEYLESS_KEYS.includes(k))
+}
+
 /** What Azure holds of a stack, by key; a missing key means the resource does not exist. */
 export type ActualState = { [P in StackKey]?: Observed<KindOf<P>> }
 

@@ -192,6 +192,13 @@ function storageEnv(storage: StorageAccess): EnvVar[] {
   ]
 }
 
+/** How a container (as written, or as a revision runs it) reaches blob storage, if at all. */
+export function storageAccessOf(container: ContainerSpec): StorageAccess['mode'] | undefined {
+  if (container.env.some((e) => e.name === 'AZURE_STORAGE_ACCESS_KEY')) return 'access-key'
+  if (container.env.some((e) => e.name === 'AZURE_CLIENT_ID')) return 'managed-identity'
+  return undefined
+}
+
 export function mlflowContainer(input: MlflowContainerInput): ContainerSpec {
   const env: EnvVar[] = [
     { name: 'MLFLOW_BACKEND_STORE_URI', secretRef: SECRET_BACKEND_STORE_URI },

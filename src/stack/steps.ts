@@ -23,6 +23,7 @@ import {
   type RunIdentity,
   type SchemaStep
 } from './rollout.js'
+import { storageAccessOf } from './mlflowContainer.js'
 import type { ContainerAppSpec, ContainerSpec, TrafficWeight } from './specs.js'
 import {
   KEY_ROTATED_TAG,
@@ -252,8 +253,8 @@ export function planSteps(opts: {
   const { app, rotation } = opts
   const steps: Step[] = []
   const appDesired = opts.desired.find((d) => d.key === 'containerApp') as DesiredResource<'containerApp'>
-  const servingUsesKey =
-    app.serving?.container.env.some((e) => e.name === 'AZURE_STORAGE_ACCESS_KEY') ?? false
+  const servingAccess = app.serving ? storageAccessOf(app.serving.container) : undefined
+  const servingUsesKey = servingAccess === 'access-key'
   const newRevision = app.kind === 'create' || app.kind === 'revision'
   const late: Step[] = []
   for (const entry of opts.entries) {
@@ -283,11 +284,11 @@ export function planSteps(opts: {
     })
   }
   const appSpec = (opts.desired.find((d) => d.key === 'containerApp') as DesiredResource<'containerApp'>).spec
-  const servingUsesIdentity = app.serving?.container.env.some((e) => e.name === 'AZURE_CLIENT_ID') ?? false
+  const servingUsesIdentity = servingAccess === 'managed-identity'
   if (
     servingUsesIdentity &&
     appSpec.identityId &&
-    appSpec.container.env.every((e) => e.name !== 'AZURE_CLIENT_ID')
+    storageAccessOf(appSpec.container) !== 'managed-identity'
   ) {
     // Back to keys: the identity stays on the app until the revision that uses it stops serving.
     late.push({
