@@ -170,8 +170,19 @@ export class BlobBackend {
     ).getContainerClient(container)
   }
 
-  async ensureContainer(account: string, key: string, container: string): Promise<void> {
-    await this.containerClient(account, key, container).createIfNotExists()
+  /**
+   * The container exists; with `metadata`, it has exactly that metadata (what ARM's container PUT
+   * and PATCH set: the same container's metadata on both planes).
+   */
+  async ensureContainer(
+    account: string,
+    key: string,
+    container: string,
+    metadata?: Record<string, string>
+  ): Promise<void> {
+    const client = this.containerClient(account, key, container)
+    const created = await client.createIfNotExists(metadata ? { metadata } : {})
+    if (metadata && !created.succeeded) await client.setMetadata(metadata)
   }
 
   async deleteContainer(account: string, key: string, container: string): Promise<void> {

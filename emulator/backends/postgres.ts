@@ -3,9 +3,32 @@
  * from npm, or `$EMULATOR_POSTGRES_BIN`): data under `<state>/postgres/<server>`, listening on a
  * free 127.0.0.1 port with SSL on (a certificate for `<server>.postgres.database.azure.com` signed
  * by the emulator's CA), so the action's `sslmode=require` URI works unmodified once its host is
- * pointed here. The superuser is the server's `administratorLogin` with the password ARM was given;
- * a new password is applied with ALTER ROLE. Non-SSL connections are accepted too (Azure refuses
- * them): tests may connect either way.
+ * pointed here. Non-SSL connections are accepted too (Azure refuses them): tests may connect either
+ * way.
+ *
+ * Roles as on Azure (learn.microsoft.com/azure/postgresql/flexible-server/how-to-create-users;
+ * training module secure-azure-database-for-postgresql/3-describe-built-server-roles):
+ * - `azuresu` is the only superuser (the cluster's bootstrap user). Its password is random, kept in
+ *   the cluster's meta file (mode 0600) and never logged nor handed out; the emulator's own work
+ *   (creating the admin, changing its password, CREATE/DROP DATABASE for ARM's database PUT/DELETE,
+ *   reading settings) runs as it.
+ * - `azure_pg_admin`: NOLOGIN, no members but the admin. It is given no predefined role (Azure's may
+ *   have some; none is documented) [unverified: stricter].
+ * - the server's `administratorLogin`: LOGIN NOSUPERUSER INHERIT CREATEDB CREATEROLE REPLICATION
+ *   NOBYPASSRLS, member of azure_pg_admin, with the password ARM was given (a new one is applied
+ *   with ALTER ROLE, as azuresu).
+ * A cluster made by an earlier emulator (its meta has no `superuser`) was initialised with the admin
+ * login as its bootstrap superuser; it keeps working that way (the admin stays a superuser there,
+ * more lenient than Azure: delete the server or the state dir to get Azure's roles).
+ *
+ * Connection slots as on Azure (concepts-limits "Maximum connections"; server-parameters
+ * connections-authentication pages for PostgreSQL 16-18): `max_connections` is the compute's
+ * default, fixed when the server is created (a later SKU change does not change it, as on Azure),
+ * `superuser_reserved_connections` 10 and `reserved_connections` 5 (both read-only on Azure), and
+ * no role is given `pg_use_reserved_connections` [unverified: stricter]. Every role but azuresu
+ * thus gets max_connections - 15 connections, the table's "Maximum user connections"; the next one
+ * is refused with PostgreSQL's "remaining connection slots are reserved …". Where the binaries are
+ * older than 16 (no reserved_connections), superuser_reserved_connections is 15.
  *
  * PostgreSQL refuses to run as root: when the emulator is root, the clusters run as the system user
  * `postgres` (created with `useradd --system postgres` when missing), and the state dirs on the way
@@ -13,6 +36,7 @@
  * the emulator even when the emulator is killed. Its log is `<state>/postgres/<server>.log`.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import {
   chmodSync,
   chownSync,
@@ -41,11 +65,33 @@ export interface PostgresAddress {
   port: number
 }
 
+/** The only superuser, as on Azure. */
+export const SUPERUSER = 'azuresu'
+/** The group role the server admin is a member of, as on Azure. */
+export const ADMIN_GROUP = 'azure_pg_admin'
+/** Slots only superusers may take, and slots for `pg_use_reserved_connections` (Azure's values). */
+const SUPERUSER_RESERVED = 10
+const RESERVED = 5
+
 interface Meta {
   login: string
-  /** The password the cluster currently has for `login` (needed to change it). */
+  /** The password the cluster currently has for `login` ('' until the admin role exists). */
   password: string
   port: number
+  /**
+   * The bootstrap superuser and its password. Absent in a meta written by an earlier emulator:
+   * there `login` is the bootstrap superuser.
+   */
+  superuser?: { name: string; password: string }
+  /** The admin role exists with Azure's attributes (clusters with `superuser` only). */
+  adminReady?: boolean
+  /** `max_connections` the cluster starts with, fixed when it was created. */
+  maxConnections?: number
+}
+
+export interface ServerSettings {
+  /** The compute's default `max_connections`, used when the cluster is created. */
+  maxConnections: number
 }
 
 interface Cluster {
@@ -92,6 +138,23 @@ function ids(): { uid: number; gid: number } | undefined {
   return made
 }
 
+/** The major version of a data dir (its PG_VERSION file), 0 when unreadable. */
+function pgMajor(dir: string): number {
+  try {
+    return Number.parseInt(readFileSync(join(dir, 'PG_VERSION'), 'utf8'), 10) || 0
+  } catch {
+    return 0
+  }
+}
+
+/**
+ * A statement that fails is written to the server's log with its text (log_min_error_statement):
+ * statements carrying a password run in a session that logs none.
+ */
+async function quietErrors(client: pg.Client): Promise<void> {
+  await client.query("SET log_min_error_statement = 'panic'")
+}
+
 function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
@@ -128,17 +191,24 @@ export class PostgresBackend {
   }
 
   /**
-   * The server exists and accepts connections, with `login`/`password` as its superuser: creates
-   * the cluster the first time, starts it when it is not running, changes the password when it
-   * differs from the cluster's.
+   * The server exists and accepts connections, with `login`/`password` as its admin: creates the
+   * cluster (and the roles) the first time, starts it when it is not running, changes the admin's
+   * password when it differs from the cluster's.
    */
-  ensureServer(name: string, login: string, password: string): Promise<void> {
+  ensureServer(name: string, login: string, password: string, settings: ServerSettings): Promise<void> {
     return this.serial(name, async (c) => {
-      await this.initIfNeeded(c, login, password)
+      await this.initIfNeeded(c, login, settings)
+      // A cluster from an earlier emulator had no limit of its own: it takes the compute's.
+      if (c.meta && c.meta.maxConnections === undefined)
+        this.saveMeta(c, { ...c.meta, maxConnections: settings.maxConnections })
       if (!c.running) await this.start(c)
       const meta = c.meta as Meta
-      if (meta.password !== password) {
+      if (meta.superuser && !meta.adminReady) {
+        await this.createAdmin(c, password)
+        this.saveMeta(c, { ...(c.meta as Meta), password, adminReady: true })
+      } else if (meta.password !== password) {
         await this.sql(c, 'postgres', async (client) => {
+          await quietErrors(client)
           await client.query(
             `ALTER ROLE ${client.escapeIdentifier(meta.login)} WITH PASSWORD ${client.escapeLiteral(password)}`
           )
@@ -148,10 +218,36 @@ export class PostgresBackend {
     })
   }
 
-  /** `CREATE DATABASE` owned by the admin, unless it exists. */
+  /**
+   * Current values of server parameters (`pg_settings.setting`) of a running server, by name;
+   * undefined when the server does not run here.
+   */
+  async settings(server: string, names: string[]): Promise<Record<string, string> | undefined> {
+    const c = this.clusters.get(server.toLowerCase())
+    if (!c?.running || !c.meta) return undefined
+    const out: Record<string, string> = {}
+    await this.sql(c, 'postgres', async (client) => {
+      const rows = await client.query<{ name: string; setting: string }>(
+        'SELECT name, setting FROM pg_settings WHERE name = ANY($1)',
+        [names]
+      )
+      for (const row of rows.rows) out[row.name] = row.setting
+    })
+    return out
+  }
+
+  /**
+   * `CREATE DATABASE` unless it exists, as azuresu, owned by the admin login: what ARM's database
+   * PUT leaves on Azure, where the server's password admin owns the databases made through ARM
+   * (cyrilgdn/terraform-provider-postgresql#500: "the database gets \"someadmin\" as the owner";
+   * hashicorp/terraform-provider-azurerm#27895: azuresu owns them only when there is no admin yet)
+   * [unverified: second-hand]. With PostgreSQL >= 15 the `public` schema belongs to
+   * pg_database_owner, so the owner (MLflow's login) may create its tables there.
+   */
   ensureDatabase(server: string, database: string): Promise<void> {
     return this.serial(server, async (c) => {
       if (!c.running || !c.meta) throw new Error(`the server '${server}' is not running`)
+      if (c.meta.superuser && !c.meta.adminReady) throw new Error(`the server '${server}' has no admin yet`)
       const owner = c.meta.login
       await this.sql(c, 'postgres', async (client) => {
         const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database])
@@ -243,7 +339,26 @@ export class PostgresBackend {
     }
   }
 
-  private async initIfNeeded(c: Cluster, login: string, password: string): Promise<void> {
+  /** The admin role (and azure_pg_admin) with Azure's attributes, made as azuresu; idempotent. */
+  private async createAdmin(c: Cluster, password: string): Promise<void> {
+    const meta = c.meta as Meta
+    await this.sql(c, 'postgres', async (client) => {
+      await quietErrors(client)
+      const id = (name: string): string => client.escapeIdentifier(name)
+      const exists = async (name: string): Promise<boolean> =>
+        ((await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name])).rowCount ?? 0) > 0
+      if (!(await exists(ADMIN_GROUP))) await client.query(`CREATE ROLE ${id(ADMIN_GROUP)} NOLOGIN`)
+      const attributes = `LOGIN NOSUPERUSER INHERIT CREATEDB CREATEROLE REPLICATION NOBYPASSRLS PASSWORD ${client.escapeLiteral(password)}`
+      if (await exists(meta.login)) {
+        await client.query(`ALTER ROLE ${id(meta.login)} WITH ${attributes}`)
+        await client.query(`GRANT ${id(ADMIN_GROUP)} TO ${id(meta.login)}`)
+      } else {
+        await client.query(`CREATE ROLE ${id(meta.login)} WITH ${attributes} IN ROLE ${id(ADMIN_GROUP)}`)
+      }
+    })
+  }
+
+  private async initIfNeeded(c: Cluster, login: string, settings: ServerSettings): Promise<void> {
     if (existsSync(join(c.dir, 'PG_VERSION')) && c.meta) return
     const { initdb } = await this.bins()
     rmSync(c.dir, { recursive: true, force: true })
@@ -251,7 +366,10 @@ export class PostgresBackend {
     this.openPath(c.dir)
     const owner = this.user()
     const pwfile = join(this.root, `.${c.name}.pw`)
-    writeFileSync(pwfile, `${password}\n`, { mode: 0o600 })
+    // The bootstrap superuser is azuresu with a password of its own; the admin is made once the
+    // cluster runs (createAdmin).
+    const superuser = { name: SUPERUSER, password: randomBytes(24).toString('base64url') }
+    writeFileSync(pwfile, `${superuser.password}\n`, { mode: 0o600 })
     if (owner) {
       chownSync(c.dir, owner.uid, owner.gid)
       chownSync(pwfile, owner.uid, owner.gid)
@@ -262,7 +380,7 @@ export class PostgresBackend {
           initdb,
           [
             `--pgdata=${c.dir}`,
-            `--username=${login}`,
+            `--username=${superuser.name}`,
             `--pwfile=${pwfile}`,
             '--auth=scram-sha-256',
             '--encoding=UTF8',
@@ -295,7 +413,14 @@ export class PostgresBackend {
       writeFileSync(path, text, { mode: 0o600 })
       if (owner) chownSync(path, owner.uid, owner.gid)
     }
-    this.saveMeta(c, { login, password, port: c.meta?.port ?? 0 })
+    this.saveMeta(c, {
+      login,
+      password: '',
+      port: c.meta?.port ?? 0,
+      superuser,
+      adminReady: false,
+      maxConnections: settings.maxConnections
+    })
   }
 
   private bins(): Promise<Binaries> {
@@ -313,6 +438,23 @@ export class PostgresBackend {
     const deadline = Date.now() + 15_000
     while (pidAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
     if (pidAlive(pid)) process.kill(pid, 'SIGKILL')
+  }
+
+  /** The connection settings the cluster starts with (see the file's comment). */
+  private connectionSettings(c: Cluster): string[] {
+    const meta = c.meta as Meta
+    const max = meta.maxConnections ?? 50
+    const major = pgMajor(c.dir)
+    const reserved =
+      major >= 16
+        ? [
+            '-c',
+            `superuser_reserved_connections=${SUPERUSER_RESERVED}`,
+            '-c',
+            `reserved_connections=${RESERVED}`
+          ]
+        : ['-c', `superuser_reserved_connections=${SUPERUSER_RESERVED + RESERVED}`]
+    return ['-c', `max_connections=${max}`, ...reserved]
   }
 
   private async start(c: Cluster): Promise<void> {
@@ -351,8 +493,7 @@ export class PostgresBackend {
         'ssl_key_file=server.key',
         '-c',
         'fsync=off',
-        '-c',
-        'max_connections=200'
+        ...this.connectionSettings(c)
       ],
       { stdio: ['ignore', log, log], env: { ...process.env, LC_ALL: 'C' } }
     )
@@ -411,11 +552,13 @@ export class PostgresBackend {
 
   private async sql(c: Cluster, database: string, work: (client: pg.Client) => Promise<void>): Promise<void> {
     const meta = c.meta as Meta
+    // As the superuser: azuresu, or the admin login in a cluster from an earlier emulator.
+    const as = meta.superuser ?? { name: meta.login, password: meta.password }
     const client = new pg.Client({
       host: '127.0.0.1',
       port: meta.port,
-      user: meta.login,
-      password: meta.password,
+      user: as.name,
+      password: as.password,
       database,
       connectionTimeoutMillis: 5000
     })

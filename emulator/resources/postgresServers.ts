@@ -34,6 +34,11 @@ import {
   subscriptionOf,
   tagsOf
 } from './common.js'
+import {
+  defaultMaxConnections,
+  registerPostgresConfigurations,
+  serverMaxConnections
+} from './postgresConfigurations.js'
 import { linksOf, ZONE_TYPE } from './privateDnsZones.js'
 import { globallyTaken, POSTGRES_SERVER_TYPE } from './references.js'
 import { delegationServices, findSubnet } from './virtualNetworks.js'
@@ -56,6 +61,34 @@ const MINOR_VERSIONS: Record<string, string> = {
 }
 
 const LRO = { namespace: NS, statusSegment: 'azureAsyncOperation', resultSegment: 'operationResults' }
+
+/**
+ * Admin logins the service refuses: "It can't start with pg_ and these values are not allowed:
+ * azure_superuser, azure_pg_admin, admin, administrator, root, guest, or public" (quickstart, as
+ * quoted in hashicorp/terraform-provider-azurerm#10726), plus `azuresu`, the flexible server's
+ * superuser (learn.microsoft.com how-to-create-users). Compared case-insensitively, and the error
+ * code is not documented [unverified: stricter].
+ */
+const RESERVED_LOGINS = [
+  'azure_superuser',
+  'azuresu',
+  'azure_pg_admin',
+  'admin',
+  'administrator',
+  'root',
+  'guest',
+  'public'
+]
+
+function assertLoginAllowed(login: string): void {
+  const lower = login.toLowerCase()
+  if (RESERVED_LOGINS.includes(lower) || lower.startsWith('pg_')) {
+    throw badRequest(
+      'InvalidParameterValue',
+      `The administrator login '${login}' is not allowed: it cannot start with 'pg_' and cannot be one of ${RESERVED_LOGINS.join(', ')}.`
+    )
+  }
+}
 
 /** The password never comes back; everything else the client wrote does. */
 const WRITE_ONLY = ['properties.administratorLoginPassword']
@@ -366,6 +399,7 @@ export function registerPostgresServers(ctx: EmulatorContext, router: Router): v
             )
           }
         }
+        assertLoginAllowed(asString(props['administratorLogin']) ?? '')
         validateNetwork(ctx, objectAt(props, 'network'))
       } else {
         assertMutable(existing, props, { patch: false, createMode: asString(props['createMode']) })
@@ -376,6 +410,8 @@ export function registerPostgresServers(ctx: EmulatorContext, router: Router): v
       const view = serverView(name, id, location, body, existing)
       const record = existing ?? ctx.store.put(newRecord(id, POSTGRES_SERVER_TYPE, view))
       record.body = view
+      // Fixed at creation from the compute (concepts-limits); a later SKU change leaves it.
+      if (!existing) record.internal['maxConnections'] = defaultMaxConnections(stringAt(view, 'sku', 'name'))
       deriveServer(ctx, record)
       if (password) record.secrets['administratorLoginPassword'] = password
       const { op, headers } = startServerOp(
@@ -497,6 +533,8 @@ export function registerPostgresServers(ctx: EmulatorContext, router: Router): v
     return { status: 200, body: requireRecord(ctx, databaseId(req), resourceGroupName(ctx, req)).body }
   })
 
+  registerPostgresConfigurations(ctx, router, BASE, serverId)
+
   router.add('GET', `${BASE}/{server}/databases`, (req): ArmResponse => {
     const server = requireRecord(ctx, serverId(req), resourceGroupName(ctx, req))
     return listAnswer(ctx.store.descendants(server.id, DATABASE_TYPE).map((r) => r.body))
@@ -507,7 +545,7 @@ export function registerPostgresServers(ctx: EmulatorContext, router: Router): v
     if (!record) return { status: 204 }
     assertIdle(ctx, req, record.id)
     const server = ctx.store.get(parentId(record.id))
-    const { headers } = startLro(ctx, req, {
+    const { op, headers } = startLro(ctx, req, {
       ...LRO,
       location: asString(server?.body['location']) ?? 'eastus',
       shape: 'both',
@@ -516,6 +554,13 @@ export function registerPostgresServers(ctx: EmulatorContext, router: Router): v
       durationMs: ctx.latency.ms('postgresDatabaseDelete'),
       result: 'noContent'
     })
+    // Succeeded means the database is gone from the server: a role that owned it can be dropped
+    // right after. (An operation set to fail leaves the database.)
+    const backend = ctx.backends.postgres
+    if (backend && server && !op.failOnCompletion && !op.failWith) {
+      const serverName = asString(server.body['name']) ?? ''
+      ctx.lro.hold(op.id, backend.dropDatabase(serverName, asString(record.body['name']) ?? ''))
+    }
     return { status: 202, headers }
   })
 
@@ -568,7 +613,8 @@ function holdOnCluster(ctx: EmulatorContext, opId: string, record: ResourceRecor
     .ensureServer(
       name,
       stringAt(record.body, 'properties', 'administratorLogin') ?? '',
-      record.secrets['administratorLoginPassword'] ?? ''
+      record.secrets['administratorLoginPassword'] ?? '',
+      { maxConnections: serverMaxConnections(record) }
     )
     .catch((err: unknown) => {
       throw new Error(
@@ -605,7 +651,9 @@ export async function resumePostgres(ctx: EmulatorContext): Promise<void> {
       const name = asString(server.body['name']) ?? ''
       const pending = ctx.lro.runningOn(server.id)
       const login = stringAt(server.body, 'properties', 'administratorLogin') ?? ''
-      const work = backend.ensureServer(name, login, server.secrets['administratorLoginPassword'] ?? '')
+      const work = backend.ensureServer(name, login, server.secrets['administratorLoginPassword'] ?? '', {
+        maxConnections: serverMaxConnections(server)
+      })
       if (pending?.kind === 'postgresServers.put') ctx.lro.hold(pending.id, work)
       try {
         await work

@@ -8,7 +8,7 @@
  * fails as a wrong key does (403 `AuthenticationFailed`).
  */
 import type { EmulatorContext } from '../context.js'
-import { badRequest, conflict, parentResourceNotFound } from '../errors.js'
+import { badRequest, conflict, invalidRequestContent, parentResourceNotFound } from '../errors.js'
 import { providerResourceId } from '../ids.js'
 import { asObject, asString, clone, ensureObject, objectAt, stringAt, type JsonObject } from '../json.js'
 import { pairedRegion } from '../regions.js'
@@ -197,11 +197,100 @@ export function connectBlobAccounts(ctx: EmulatorContext): void {
   })
 }
 
-/** The blob container exists in Azurite, created with the account's key. */
-async function ensureBlobContainer(ctx: EmulatorContext, account: ResourceRecord, container: string) {
+/**
+ * Container metadata (`properties.metadata`, spec ContainerProperties: "A name-value pair to
+ * associate with the container as metadata"), held to the Blob service's rules, as ARM hands it to
+ * that service (learn.microsoft.com/rest/api/storageservices/naming-and-referencing-containers--
+ * blobs--and-metadata, "Metadata names"; setting-and-retrieving-properties-and-metadata-for-blob-
+ * resources):
+ * - a name "must adhere to the naming rules for C# identifiers": a letter or '_', then letters,
+ *   digits or '_' (ASCII: names travel as HTTP headers), and not a C# keyword [unverified: the
+ *   service may not check keywords; stricter];
+ * - names are case-insensitive: two that differ only in case are refused [unverified code];
+ * - values are strings of visible ASCII and spaces (HTTP header values) [unverified: stricter];
+ * - names and values together may not exceed 8 KB: 400 `MetadataTooLarge`.
+ * What ARM answers to a bad name is not documented: the Blob service's 400 `InvalidMetadata`
+ * "The metadata specified is invalid. It has characters that are not permitted." is used
+ * [unverified for ARM].
+ */
+const METADATA_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+const METADATA_VALUE = /^[\x20-\x7E]*$/
+const METADATA_MAX_BYTES = 8 * 1024
+const CSHARP_KEYWORDS = new Set(
+  (
+    'abstract as base bool break byte case catch char checked class const continue decimal default ' +
+    'delegate do double else enum event explicit extern false finally fixed float for foreach goto if ' +
+    'implicit in int interface internal is lock long namespace new null object operator out override ' +
+    'params private protected public readonly ref return sbyte sealed short sizeof stackalloc static ' +
+    'string struct switch this throw true try typeof uint ulong unchecked unsafe ushort using virtual ' +
+    'void volatile while'
+  ).split(' ')
+)
+
+function invalidMetadata(detail: string): never {
+  throw badRequest(
+    'InvalidMetadata',
+    `The metadata specified is invalid. It has characters that are not permitted. (${detail})`
+  )
+}
+
+/** The request's metadata, checked; undefined when the request has none. */
+function metadataOf(props: JsonObject): Record<string, string> | undefined {
+  const given = props['metadata']
+  if (given === undefined || given === null) return undefined
+  const object = asObject(given)
+  if (!object) throw invalidRequestContent('properties.metadata must be an object of strings')
+  const out: Record<string, string> = {}
+  const seen = new Set<string>()
+  let bytes = 0
+  for (const [name, value] of Object.entries(object)) {
+    if (typeof value !== 'string') {
+      throw invalidRequestContent(`properties.metadata.${name} must be a string`)
+    }
+    if (!METADATA_NAME.test(name) || CSHARP_KEYWORDS.has(name)) {
+      invalidMetadata(`'${name}' is not a valid C# identifier`)
+    }
+    if (seen.has(name.toLowerCase())) invalidMetadata(`'${name}' is given twice (names are case-insensitive)`)
+    seen.add(name.toLowerCase())
+    if (!METADATA_VALUE.test(value))
+      invalidMetadata(`the value of '${name}' has characters that are not permitted`)
+    bytes += Buffer.byteLength(name) + Buffer.byteLength(value)
+    out[name] = value
+  }
+  if (bytes > METADATA_MAX_BYTES) {
+    throw badRequest(
+      'MetadataTooLarge',
+      'The size of the specified metadata exceeds the maximum size permitted.'
+    )
+  }
+  return out
+}
+
+/**
+ * The blob container exists in Azurite, created with the account's key; with `metadata`, the
+ * container's metadata on the data plane is exactly that.
+ */
+async function ensureBlobContainer(
+  ctx: EmulatorContext,
+  account: ResourceRecord,
+  container: string,
+  metadata?: Record<string, string>
+) {
   const blob = ctx.backends.blob
   if (!blob) return
-  await blob.ensureContainer(asString(account.body['name']) ?? '', serviceKey(ctx, account), container)
+  await blob.ensureContainer(
+    asString(account.body['name']) ?? '',
+    serviceKey(ctx, account),
+    container,
+    metadata
+  )
+}
+
+function storedMetadata(container: ResourceRecord): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(objectAt(container.body, 'properties', 'metadata') ?? {}))
+    if (typeof v === 'string') out[k] = v
+  return out
 }
 
 /** After an emulator restart: Azurite knows the accounts and every container ARM has. */
@@ -211,7 +300,8 @@ export async function resumeBlob(ctx: EmulatorContext): Promise<void> {
   for (const container of ctx.store.byType(CONTAINER_TYPE)) {
     const account = ctx.store.get(container.id.replace(/\/blobServices\/.*$/i, ''))
     if (!account) continue
-    await ensureBlobContainer(ctx, account, asString(container.body['name']) ?? '').catch((err: unknown) => {
+    const name = asString(container.body['name']) ?? ''
+    await ensureBlobContainer(ctx, account, name, storedMetadata(container)).catch((err: unknown) => {
       process.stderr.write(`[emulator] blob container ${container.id}: ${String(err)}\n`)
     })
   }
@@ -438,6 +528,9 @@ export function registerStorageAccounts(ctx: EmulatorContext, router: Router): v
       const id = containerId(req)
       const existing = ctx.store.get(id)
       const props = propertiesOf(req.body)
+      const metadata = metadataOf(props)
+      if (metadata) props['metadata'] = metadata
+      else delete props['metadata']
       const view: JsonObject = {
         id,
         name,
@@ -459,7 +552,8 @@ export function registerStorageAccounts(ctx: EmulatorContext, router: Router): v
           remainingRetentionDays: 0
         }
       }
-      await ensureBlobContainer(ctx, account, name)
+      // A PUT replaces the container's properties: its metadata is what this request gives.
+      await ensureBlobContainer(ctx, account, name, metadata ?? {})
       if (existing) existing.body = view
       else ctx.store.put(newRecord(id, CONTAINER_TYPE, view))
       return { status: existing ? 200 : 201, body: view, delayMs: ctx.latency.ms('blobContainer') }
@@ -472,9 +566,16 @@ export function registerStorageAccounts(ctx: EmulatorContext, router: Router): v
     return { status: 200, body: requireRecord(ctx, containerId(req), resourceGroupName(ctx, req)).body }
   })
 
-  router.add('PATCH', `${CONTAINERS}/{container}`, (req): ArmResponse => {
+  router.add('PATCH', `${CONTAINERS}/{container}`, async (req): Promise<ArmResponse> => {
     const record = requireRecord(ctx, containerId(req), resourceGroupName(ctx, req))
-    Object.assign(ensureObject(record.body, 'properties'), propertiesOf(req.body), {
+    const props = propertiesOf(req.body)
+    const metadata = metadataOf(props)
+    if (metadata) {
+      props['metadata'] = metadata
+      const account = ctx.store.get(accountId(req))
+      if (account) await ensureBlobContainer(ctx, account, param(req, 'container'), metadata)
+    } else delete props['metadata']
+    Object.assign(ensureObject(record.body, 'properties'), props, {
       lastModifiedTime: iso(ctx.now())
     })
     record.body['etag'] = etag()

@@ -525,6 +525,17 @@ const PREREQUISITES: Record<string, Step[]> = {
       }
     })
   ],
+  // The two containers the list example shows (both private: public access is never written).
+  'BlobContainersList.json': [
+    group(SUB0, 'res9290'),
+    storageAccount(SUB0, 'res9290', 'sto1590'),
+    ...['container1644', 'container4052'].map((name): Step => ({
+      kind: 'ensure',
+      path: `${storagePath(SUB0, 'res9290', 'sto1590')}/blobServices/default/containers/${name}`,
+      apiVersion: V.storage,
+      body: { properties: { publicAccess: 'None' } }
+    }))
+  ],
   'BlobContainersGetWithAllowProtectedAppendWritesAll.json': [
     group(SUB0, 'res9871'),
     storageAccount(SUB0, 'res9871', 'sto6217'),
@@ -589,6 +600,18 @@ const PREREQUISITES: Record<string, Step[]> = {
     }
   ],
   'ServersDelete.json': [group(SUB_PG, PG_RG), pgServer],
+  // The two databases the list example shows.
+  'DatabasesListByServer.json': [
+    group(SUB_PG, PG_RG),
+    pgServer,
+    ...['exampledatabase1', 'exampledatabase2'].map((name): Step => ({
+      kind: 'ensure',
+      path: `${pgServerPath}/databases/${name}`,
+      apiVersion: V.postgres,
+      body: { properties: { charset: 'utf8', collation: 'en_US.utf8' } }
+    }))
+  ],
+  'ConfigurationsGet.json': [group(SUB_PG, PG_RG), pgServer],
 
   // Microsoft.App — apps under the names the requests use after adaptation 2 (lower case).
   'ManagedEnvironments_CreateOrUpdate.json': [
@@ -640,6 +663,17 @@ const PREREQUISITES: Record<string, Step[]> = {
   'Revisions_List.json': onDemokubeRg(app('testcontainerapp0')),
   // Jobs under the names the requests use after adaptation 4 (lower case).
   'Job_Get.json': onDemokubeRg(job('testcontainerappsjob0', 'put')),
+  // rg holds apps shaped like the example's: the bare app ContainerApps_ManagedBy_CreateOrUpdate.json
+  // left there (no Dapr, init container or workload profile) goes first.
+  'ContainerApps_ListByResourceGroup.json': onDemokubeRg(
+    {
+      kind: 'absent',
+      path: provider(SUB_APP, 'rg', 'Microsoft.App', 'containerApps/testcontainerappmanagedby'),
+      apiVersion: V.app
+    },
+    app('testcontainerapp0')
+  ),
+  'Jobs_ListByResourceGroup.json': onDemokubeRg(job('testcontainerappsjob0')),
   'Job_Execution_Get.json': onDemokubeRg(job('testcontainerappsjob0'), startJob),
   'Job_Executions_Get.json': onDemokubeRg(job('testcontainerappsjob0'), startJob),
   'ContainerApps_ListSecrets.json': onDemokubeRg(app('testcontainerapp0')),

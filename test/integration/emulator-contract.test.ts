@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import type { ContainerApp, Job, JobExecution, Replica, Revision } from '@azure/arm-appcontainers'
+import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob'
 import { readFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest, type RequestOptions } from 'node:https'
@@ -879,6 +880,58 @@ describe('local ARM emulator, driven by the real SDK clients', () => {
       })
     }, 60_000)
 
+    it('starts an execution with a template override of the command, args and env', async () => {
+      await c.aca.jobs.createOrUpdate(rg, 'job-override', migrationJob(), lro)
+      const override = {
+        containers: [
+          {
+            name: 'migrate',
+            image: image('3.17.2'),
+            command: ['python', '-c'],
+            args: ['print("dropping role pr_42")'],
+            env: [
+              { name: 'MLFLOW_BACKEND_STORE_URI', secretRef: 'backend-store-uri' },
+              { name: 'MLFLOW_PR_DATABASE_ACTION', value: 'drop' }
+            ],
+            resources: { cpu: 0.5, memory: '1Gi' }
+          }
+        ]
+      }
+      const started = await c.aca.jobs.start(rg, 'job-override', { ...lro, template: override })
+      const done = await finished(rg, 'job-override', started.name ?? '')
+      expect(done.status).toBe('Succeeded')
+      // The execution ran the override, not the job's template; the job itself is unchanged.
+      const ran = done.template?.containers?.[0]
+      expect(ran?.command).toEqual(['python', '-c'])
+      expect(ran?.args).toEqual(['print("dropping role pr_42")'])
+      expect(ran?.env).toContainEqual({ name: 'MLFLOW_PR_DATABASE_ACTION', value: 'drop' })
+      const job = await c.aca.jobs.get(rg, 'job-override')
+      expect(job.template?.containers?.[0]?.command).toEqual([
+        '/bin/bash',
+        '-c',
+        'mlflow db upgrade "$MLFLOW_BACKEND_STORE_URI"'
+      ])
+      const replica = done.detailedStatus?.replicas?.[0]?.name ?? ''
+      const { proxy } = await emu.runtimeInfo()
+      const envToken = await c.aca.managedEnvironments.getAuthToken(rg, 'env-rollout')
+      const log = await getViaProxy(
+        emu,
+        proxy,
+        `https://eastus.azurecontainerapps.dev/subscriptions/${emu.subscriptionId}/resourceGroups/${rg}` +
+          `/jobs/job-override/executions/${started.name}/replicas/${replica}/containers/migrate/logstream?tailLines=20&follow=false`,
+        { Authorization: `Bearer ${envToken.token}` }
+      )
+      expect(log.text).toContain('+ python -c print("dropping role pr_42")')
+      // An override naming a secret the job does not have is refused.
+      const unknownSecret = {
+        containers: [{ ...override.containers[0]!, env: [{ name: 'X', secretRef: 'nope' }] }]
+      }
+      expect(
+        await armError(c.aca.jobs.start(rg, 'job-override', { ...lro, template: unknownSecret }))
+      ).toMatchObject({ statusCode: 400, code: 'ContainerAppSecretRefNotFound' })
+      await c.aca.jobs.delete(rg, 'job-override', lro)
+    }, 30_000)
+
     const revTemplate = (suffix: string, env: { name: string; value: string }[] = []) => ({
       revisionSuffix: suffix,
       containers: [{ name: 'mlflow', image: image('3.17.2'), env, resources: { cpu: 0.5, memory: '1Gi' } }],
@@ -1143,5 +1196,220 @@ describe('local ARM emulator, driven by the real SDK clients', () => {
       )
       expect(log.text.match(/crashing as asked/g)?.length ?? 0).toBeGreaterThanOrEqual(2)
     }, 30_000)
+  })
+
+  describe('listings, server parameters and blob container metadata', () => {
+    const rg = 'rg-lists'
+
+    beforeAll(async () => {
+      await c.rm.resourceGroups.createOrUpdate(rg, { location: LOCATION })
+      await c.rm.resourceGroups.createOrUpdate('rg-lists-empty', { location: LOCATION })
+    })
+
+    it('lists container apps and jobs by resource group, databases by server, containers by account', async () => {
+      const env = await c.aca.managedEnvironments.createOrUpdate(rg, 'env-lists', { location: LOCATION }, lro)
+      for (const name of ['app-b', 'app-a']) {
+        await c.aca.containerApps.createOrUpdate(
+          rg,
+          name,
+          {
+            location: LOCATION,
+            environmentId: env.id,
+            configuration: { secrets: [{ name: 'backend-store-uri', value: 'postgresql://x@y/z' }] },
+            template: appTemplate('3.17.2', 'v1')
+          },
+          lro
+        )
+      }
+      const apps = await collect(c.aca.containerApps.listByResourceGroup(rg))
+      expect(apps.map((a) => a.name).sort()).toEqual(['app-a', 'app-b'])
+      expect(
+        apps.every((a) => a.provisioningState === 'Succeeded' && a.type === 'Microsoft.App/containerApps')
+      ).toBe(true)
+      // Another group's list is its own; a group that does not exist answers 404.
+      expect(await collect(c.aca.containerApps.listByResourceGroup('rg-lists-empty'))).toEqual([])
+      expect(await armError(collect(c.aca.containerApps.listByResourceGroup('rg-lists-nope')))).toMatchObject(
+        {
+          statusCode: 404
+        }
+      )
+      await c.aca.jobs.createOrUpdate(
+        rg,
+        'job-lists',
+        {
+          location: LOCATION,
+          environmentId: env.id,
+          configuration: { triggerType: 'Manual', replicaTimeout: 60 },
+          template: {
+            containers: [{ name: 'j', image: image('3.17.2'), resources: { cpu: 0.5, memory: '1Gi' } }]
+          }
+        },
+        lro
+      )
+      expect((await collect(c.aca.jobs.listByResourceGroup(rg))).map((j) => j.name)).toEqual(['job-lists'])
+
+      await c.pg.servers.beginCreateOrUpdateAndWait(
+        rg,
+        'pg-lists-1',
+        {
+          location: LOCATION,
+          sku: { name: 'Standard_B1ms', tier: 'Burstable' },
+          administratorLogin: 'mlflowadmin',
+          administratorLoginPassword: 'Str0ng-Passw0rd!',
+          version: '16',
+          storage: { storageSizeGB: 32 }
+        },
+        lro
+      )
+      for (const db of ['mlflow', 'mlflow_pr_7']) {
+        await c.pg.databases.beginCreateAndWait(rg, 'pg-lists-1', db, { charset: 'UTF8' }, lro)
+      }
+      const dbs = await collect(c.pg.databases.listByServer(rg, 'pg-lists-1'))
+      expect(dbs.map((d) => d.name).sort()).toEqual(['mlflow', 'mlflow_pr_7'])
+      expect(dbs[0]?.type).toBe('Microsoft.DBforPostgreSQL/flexibleServers/databases')
+
+      await c.st.storageAccounts.create(
+        rg,
+        'stlists1',
+        { sku: { name: 'Standard_LRS' }, kind: 'StorageV2', location: LOCATION },
+        lro
+      )
+      await c.st.blobContainers.create(rg, 'stlists1', 'mlflow', { publicAccess: 'None' })
+      await c.st.blobContainers.create(rg, 'stlists1', 'mlflow-pr-7', {
+        publicAccess: 'None',
+        metadata: { mlflow_pr: '7', mlflow_pr_expires: '2026-12-01T00:00:00Z' }
+      })
+      const containers = await collect(c.st.blobContainers.list(rg, 'stlists1'))
+      expect(containers.map((x) => [x.name, x.metadata])).toEqual([
+        ['mlflow', undefined],
+        ['mlflow-pr-7', { mlflow_pr: '7', mlflow_pr_expires: '2026-12-01T00:00:00Z' }]
+      ])
+    }, 60_000)
+
+    it('stores blob container metadata on both planes and refuses what the Blob service refuses', async () => {
+      const account = 'stlists1'
+      const meta = { mlflow_pr: '8', mlflow_pr_repository: 'octo/mlflow-infra', _Owner2: 'ci' }
+      const put = await c.st.blobContainers.create(rg, account, 'mlflow-pr-8', { metadata: meta })
+      expect(put.metadata).toEqual(meta)
+      expect((await c.st.blobContainers.get(rg, account, 'mlflow-pr-8')).metadata).toEqual(meta)
+      const patched = await c.st.blobContainers.update(rg, account, 'mlflow-pr-8', {
+        metadata: { ...meta, mlflow_pr_expires: '2026-12-02T00:00:00Z' }
+      })
+      expect(patched.metadata).toMatchObject({ mlflow_pr_expires: '2026-12-02T00:00:00Z' })
+
+      // The data plane sees the same container metadata.
+      const { blob } = await emu.runtimeInfo()
+      const keys = (await c.st.storageAccounts.listKeys(rg, account)).keys ?? []
+      const dataPlane = new BlobServiceClient(
+        `${blob?.endpoint}/${account}`,
+        new StorageSharedKeyCredential(account, keys[0]?.value ?? '')
+      ).getContainerClient('mlflow-pr-8')
+      expect((await dataPlane.getProperties()).metadata).toMatchObject({
+        mlflow_pr: '8',
+        mlflow_pr_expires: '2026-12-02T00:00:00Z'
+      })
+
+      const refused: Record<string, string>[] = [
+        { 'mlflow-pr': '9' },
+        { '9lives': 'x' },
+        { 'mlflow.pr': 'x' },
+        { class: 'x' },
+        { Owner: 'a', owner: 'b' },
+        { note: 'caf\u00e9' }
+      ]
+      for (const bad of refused) {
+        expect(
+          await armError(c.st.blobContainers.create(rg, account, 'mlflow-pr-9', { metadata: bad }))
+        ).toMatchObject({ statusCode: 400, code: 'InvalidMetadata' })
+      }
+      expect(
+        await armError(
+          c.st.blobContainers.create(rg, account, 'mlflow-pr-9', { metadata: { big: 'x'.repeat(8 * 1024) } })
+        )
+      ).toMatchObject({ statusCode: 400, code: 'MetadataTooLarge' })
+      expect(await armError(c.st.blobContainers.get(rg, account, 'mlflow-pr-9'))).toMatchObject({
+        statusCode: 404
+      })
+    })
+
+    it('answers server parameters through ARM: max_connections by compute, fixed at creation', async () => {
+      const server = 'pg-lists-2'
+      await c.pg.servers.beginCreateOrUpdateAndWait(
+        rg,
+        server,
+        {
+          location: LOCATION,
+          sku: { name: 'Standard_D2ds_v5', tier: 'GeneralPurpose' },
+          administratorLogin: 'mlflowadmin',
+          administratorLoginPassword: 'Str0ng-Passw0rd!',
+          version: '16',
+          storage: { storageSizeGB: 32 }
+        },
+        lro
+      )
+      const max = await c.pg.configurations.get(rg, server, 'max_connections')
+      expect(max).toMatchObject({
+        id: `/subscriptions/${emu.subscriptionId}/resourceGroups/${rg}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${server}/configurations/max_connections`,
+        value: '859',
+        defaultValue: '859',
+        dataType: 'Integer',
+        allowedValues: '25-5000',
+        source: 'system-default',
+        isReadOnly: false,
+        isDynamicConfig: false,
+        isConfigPendingRestart: false,
+        documentationLink:
+          'https://www.postgresql.org/docs/16/runtime-config-connection.html#GUC-MAX-CONNECTIONS'
+      })
+      // A later compute leaves max_connections as it was (concepts-limits).
+      await c.pg.servers.beginUpdateAndWait(
+        rg,
+        server,
+        { sku: { name: 'Standard_D4ds_v5', tier: 'GeneralPurpose' } },
+        lro
+      )
+      expect((await c.pg.configurations.get(rg, server, 'max_connections')).value).toBe('859')
+      expect((await c.pg.configurations.get(rg, 'pg-lists-1', 'MAX_CONNECTIONS')).value).toBe('50')
+      const names = (await collect(c.pg.configurations.listByServer(rg, server))).map((x) => x.name)
+      expect(names).toEqual(
+        expect.arrayContaining(['max_connections', 'superuser_reserved_connections', 'reserved_connections'])
+      )
+      expect(await armError(c.pg.configurations.get(rg, server, 'connection_throttle.enable'))).toMatchObject(
+        {
+          statusCode: 404,
+          code: 'ConfigurationNotExists',
+          message: `The configuration 'connection_throttle.enable' does not exist for ${server} server version 16.`
+        }
+      )
+      expect(await armError(c.pg.configurations.get(rg, 'pg-nope', 'max_connections'))).toMatchObject({
+        statusCode: 404
+      })
+      // Writes are not emulated: refused, never silently taken.
+      expect(
+        await armError(
+          c.pg.configurations.beginPutAndWait(rg, server, 'max_connections', { value: '100' }, lro)
+        )
+      ).toMatchObject({ statusCode: 405 })
+      // The admin login may not be a name the service keeps for itself.
+      for (const login of ['azure_pg_admin', 'azuresu', 'pg_admin', 'Admin']) {
+        expect(
+          await armError(
+            c.pg.servers.beginCreateOrUpdateAndWait(
+              rg,
+              'pg-lists-3',
+              {
+                location: LOCATION,
+                sku: { name: 'Standard_B1ms', tier: 'Burstable' },
+                administratorLogin: login,
+                administratorLoginPassword: 'Str0ng-Passw0rd!',
+                version: '16',
+                storage: { storageSizeGB: 32 }
+              },
+              lro
+            )
+          )
+        ).toMatchObject({ statusCode: 400, code: 'InvalidParameterValue' })
+      }
+    }, 60_000)
   })
 })
