@@ -12,6 +12,9 @@
  * serves MLflow's artifact proxy routes against that container, through the proxy and the blob
  * front door (`reachEnv`), authenticating from its own env as MLflow does (`standinArtifacts.ts`).
  *
+ * Basic auth: `--app-name basic-auth` on the command line gives the server `--basic-auth`: its
+ * tracking routes then want user `admin` with the container's `MLFLOW_AUTH_ADMIN_PASSWORD`.
+ *
  * Test knobs, read from the container's env (a real image ignores them):
  * - `STANDIN_CRASH_AFTER_MS`: the server exits with code 1 that long after it became healthy (a
  *   crash loop: ACA restarts it, and it crashes again);
@@ -120,6 +123,8 @@ export class StandinAdapter implements ImageAdapter {
     env['CONTAINER_APP_NAME'] = input.appName
     env['CONTAINER_APP_REVISION'] = input.revisionName
     const destination = artifactsDestination(input.container)
+    const line = [...input.container.command, ...input.container.args].join(' ')
+    const basicAuth = /--app-name['"\s=]+basic-auth/.test(line)
     return {
       ok: true,
       plan: {
@@ -135,6 +140,7 @@ export class StandinAdapter implements ImageAdapter {
           '--image',
           image,
           ...(destination ? ['--artifacts-destination', destination] : []),
+          ...(basicAuth ? ['--basic-auth'] : []),
           ...(this.crashImages.includes(image) ? ['--crash-at-start'] : [])
         ],
         env,

@@ -7,11 +7,14 @@
  * `STANDIN_CRASH_AFTER_MS` in its env it exits with code 1 that long after it became healthy; with
  * `--crash-at-start` (an image of `--crash-images`) it prints a traceback and exits 1 at once. With
  * `--artifacts-destination wasbs://…` it serves MLflow's proxied artifact routes from that blob
- * container (`standinArtifacts.ts`). It exits when the emulator that started it is gone, so killed
- * test runs leave no strays.
+ * container (`standinArtifacts.ts`). It answers a subset of MLflow's tracking REST API under
+ * `/api/2.0/mlflow/` from memory (`standinTracking.ts`); with `--basic-auth` (the container's
+ * `--app-name basic-auth`) those routes need user `admin` with the env's `MLFLOW_AUTH_ADMIN_PASSWORD`.
+ * It exits when the emulator that started it is gone, so killed test runs leave no strays.
  */
 import { createServer } from 'node:http'
 import { artifactStore, type ArtifactStore } from './standinArtifacts.js'
+import { trackingApi } from './standinTracking.js'
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`)
@@ -45,6 +48,15 @@ try {
   process.stderr.write(`stand-in: ${err instanceof Error ? err.message : String(err)}\n`)
 }
 
+// Known leniency of the stand-in: MLflow's basic-auth app refuses anonymous requests on every route
+// but /health, /static* and /favicon.ico (so /version, / and the artifact routes too); the stand-in
+// asks for credentials on the tracking routes alone, so tests can reach the rest without them.
+const tracking = trackingApi(
+  process.argv.includes('--basic-auth')
+    ? { username: 'admin', password: process.env['MLFLOW_AUTH_ADMIN_PASSWORD'] }
+    : undefined
+)
+
 const server = createServer((req, res) => {
   const path = (req.url ?? '/').split('?')[0] ?? '/'
   if (Date.now() - startedAt < startupDelayMs) {
@@ -58,6 +70,7 @@ const server = createServer((req, res) => {
     return
   }
   if (artifacts?.handle(req, res, (line) => process.stderr.write(`${line}\n`))) return
+  if (tracking.handle(req, res, (line) => process.stdout.write(`${line}\n`))) return
   const answer = (status: number, type: string, text: string): void => {
     process.stdout.write(`${req.method ?? 'GET'} ${path} ${status}\n`)
     res.writeHead(status, { 'content-type': type })
