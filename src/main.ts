@@ -15,7 +15,19 @@ import type { Log } from './commands/log.js'
 import { ADMIN_USERNAME, SECRET_INPUTS } from './config/auth.js'
 import { parseInputs, trackingUriSecret, type Config, type Command } from './config/inputs.js'
 import { smokeTest } from './commands/smokeTest.js'
-import { deploySummary, destroySummary, failureSummary, smokeSummary } from './report/summary.js'
+import {
+  deploySummary,
+  destroySummary,
+  failureSummary,
+  gcSummary,
+  prDownSummary,
+  smokeSummary
+} from './report/summary.js'
+import { readPullRequestEvent } from './github/event.js'
+import { prUp } from './commands/prUp.js'
+import { prDown } from './commands/prDown.js'
+import { gc } from './commands/gc.js'
+import { postPlanComment, postPrEnvironmentComment } from './commands/prComments.js'
 
 const OIDC_AUDIENCE = 'api://AzureADTokenExchange'
 
@@ -76,12 +88,17 @@ function safeDecode(text: string): string {
   }
 }
 
-async function writeSummary(markdown: string): Promise<void> {
-  if (!process.env.GITHUB_STEP_SUMMARY) return
+/** The text with every value masked so far replaced: for summaries and PR comments. */
+function scrub(markdown: string): string {
   let text = markdown
   for (const secret of [...maskedValues].sort((a, b) => b.length - a.length))
     text = text.split(secret).join('***')
-  await core.summary.addRaw(text).write()
+  return text
+}
+
+async function writeSummary(markdown: string): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return
+  await core.summary.addRaw(scrub(markdown)).write()
 }
 
 export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
@@ -93,7 +110,8 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       actionsLog.mask(uriSecret)
       actionsLog.mask(safeDecode(uriSecret))
     }
-    const config = parseInputs((name) => core.getInput(name), env)
+    const event = readPullRequestEvent(env)
+    const config = parseInputs((name) => core.getInput(name), env, event ? { event } : {})
     // Built on demand: a smoke test of a given URL needs no Azure sign-in at all.
     const azure = (): AzurePort => connect(config, env)
     const commands: Record<Command, () => Promise<void>> = {
@@ -121,6 +139,77 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
         core.setOutput('app-name', result.appName)
         core.setOutput('changes', String(result.changes))
         await writeSummary(destroySummary(result))
+      },
+      'pr-up': async () => {
+        if (config.command !== 'pr-up' || !config.pr) return
+        const pr = { ...config, pr: config.pr }
+        const result = await prUp(pr, azure(), actionsLog, {
+          waitTimeoutMs: config.waitTimeoutMs,
+          env,
+          scrub
+        })
+        core.setOutput('app-name', config.names.containerApp)
+        core.setOutput('resource-group', config.names.resourceGroup)
+        if (result.comment) core.setOutput('comment-id', String(result.comment.id))
+        if (result.deploy) {
+          const d = result.deploy
+          if (d.trackingUri) core.setOutput('tracking-uri', d.trackingUri)
+          if (d.revision) core.setOutput('revision', d.revision)
+          core.setOutput('changes', String(d.changes))
+          core.setOutput('migrated', String(d.migrated))
+          await writeSummary(deploySummary(d))
+        }
+        if (result.smoke) {
+          core.setOutput('smoke-result', result.smoke.passed ? 'passed' : 'failed')
+          await writeSummary(smokeSummary(result.smoke))
+        }
+        if (result.failure) throw result.failure
+      },
+      'pr-down': async () => {
+        if (config.command !== 'pr-down') return
+        const result = await prDown(config, azure(), actionsLog)
+        const comment = await postPrEnvironmentComment(
+          config,
+          {
+            prNumber: config.pr.number,
+            state: 'removed',
+            appName: config.names.containerApp,
+            removedAt: new Date().toISOString(),
+            reason:
+              config.github.event?.state === 'closed'
+                ? `PR #${config.pr.number} was closed`
+                : 'pr-down was run'
+          },
+          actionsLog,
+          scrub
+        )
+        core.setOutput('app-name', result.appName)
+        core.setOutput('resource-group', result.resourceGroup)
+        core.setOutput('changes', String(result.changes))
+        if (comment) core.setOutput('comment-id', String(comment.id))
+        await writeSummary(prDownSummary(result))
+      },
+      gc: async () => {
+        if (config.command !== 'gc') return
+        const result = await gc(config, azure(), actionsLog)
+        for (const removed of result.removed) {
+          const decision = result.decisions.find((d) => d.number === removed.prNumber)
+          await postPrEnvironmentComment(
+            config,
+            {
+              prNumber: removed.prNumber,
+              state: 'removed',
+              appName: removed.appName,
+              removedAt: new Date().toISOString(),
+              reason: `removed by gc: ${decision?.reason ?? 'expired or closed'}`
+            },
+            actionsLog,
+            scrub
+          )
+        }
+        core.setOutput('resource-group', result.resourceGroup)
+        core.setOutput('changes', String(result.changes))
+        await writeSummary(gcSummary(result))
       }
     }
     await commands[config.command]()
@@ -131,7 +220,13 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
 }
 
 async function deployOrPlan(config: Config, port: AzurePort): Promise<void> {
-  if (config.command === 'destroy' || config.command === 'smoke-test') return
+  if (
+    config.command !== 'deploy' &&
+    config.command !== 'plan' &&
+    config.command !== 'rollback' &&
+    config.command !== 'rotate-keys'
+  )
+    return
   const opts = { waitTimeoutMs: config.waitTimeoutMs }
   let result
   try {
@@ -156,4 +251,13 @@ async function deployOrPlan(config: Config, port: AzurePort): Promise<void> {
   core.setOutput('migrated', String(result.migrated))
   if (result.storageKey) core.setOutput('active-key', result.storageKey.active)
   await writeSummary(deploySummary(result))
+  if (config.command === 'plan') {
+    const comment = await postPlanComment(
+      config,
+      { markdown: deploySummary(result), changes: result.changes },
+      actionsLog,
+      scrub
+    )
+    if (comment) core.setOutput('comment-id', String(comment.id))
+  }
 }

@@ -6,7 +6,7 @@ import { deleteIgnoringNotFound, getOrUndefined, requireParent } from './common.
 import type { Observed, ResourceAddress, ResourceHandler } from './port.js'
 
 export function toArm(spec: BlobContainerSpec): BlobContainer {
-  return { publicAccess: spec.publicAccess }
+  return { publicAccess: spec.publicAccess, ...(spec.metadata ? { metadata: spec.metadata } : {}) }
 }
 
 /** The account name from a container id `.../storageAccounts/<acct>/blobServices/default/containers/<c>`. */
@@ -27,7 +27,11 @@ export function fromArm(
     spec: {
       accountName: extras.accountName ?? extras.address?.parent ?? accountFromId(container.id) ?? '',
       // Only `None` is ever written; anything else reads back as-is so the plan shows the drift.
-      publicAccess: (container.publicAccess ?? 'None') as 'None'
+      publicAccess: (container.publicAccess ?? 'None') as 'None',
+      // Only read back when there is some: the base stack's container carries none.
+      ...(container.metadata && Object.keys(container.metadata).length > 0
+        ? { metadata: { ...container.metadata } }
+        : {})
     },
     outputs: {}
   }
@@ -53,4 +57,15 @@ export function blobContainerHandler(clients: AzureClients): ResourceHandler<'bl
       await deleteIgnoringNotFound(() => ops.delete(address.resourceGroup, account, address.name))
     }
   }
+}
+
+/** The account's blob containers (with their metadata). */
+export async function listBlobContainers(
+  clients: AzureClients,
+  account: ResourceAddress
+): Promise<Observed<'blobContainer'>[]> {
+  const out: Observed<'blobContainer'>[] = []
+  for await (const c of clients.storage.blobContainers.list(account.resourceGroup, account.name))
+    out.push(fromArm(c, { accountName: account.name }))
+  return out
 }

@@ -391,3 +391,14 @@ export async function patchTraffic(
     lro(clients.pollIntervalMs)
   )
 }
+
+/** The container apps of a resource group, without their secret values (a list returns none). */
+export async function listContainerApps(
+  clients: AzureClients,
+  resourceGroup: string
+): Promise<Observed<'containerApp'>[]> {
+  const out: Observed<'containerApp'>[] = []
+  for await (const app of clients.containerApps.containerApps.listByResourceGroup(resourceGroup))
+    out.push(fromArm(app, { secrets: [] }))
+  return out
+}

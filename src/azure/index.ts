@@ -8,12 +8,13 @@ import { roleAssignmentHandler } from './roleAssignments.js'
 import { lockBlob, probeKey } from './blobData.js'
 import type { TokenCredential } from '@azure/identity'
 import type { ResourceKind } from '../stack/specs.js'
-import { blobContainerHandler } from './blobContainers.js'
+import { blobContainerHandler, listBlobContainers } from './blobContainers.js'
 import { clamp, createClients, DEFAULT_ARM_ENDPOINT, DEFAULT_TOKEN_SCOPE } from './clients.js'
 import type { AzureClients } from './clients.js'
 import {
   containerAppHandler,
   getRevision,
+  listContainerApps,
   listRevisions,
   patchConfiguration,
   detachIdentity,
@@ -22,12 +23,12 @@ import {
   revisionLogs,
   setRevisionActive
 } from './containerApps.js'
-import { getJobExecution, jobExecutionLogs, jobHandler, startJob } from './jobs.js'
+import { getJobExecution, jobExecutionLogs, jobHandler, listJobs, startJob } from './jobs.js'
 import { getSharedKey, logAnalyticsHandler } from './logAnalytics.js'
 import { managedEnvironmentHandler } from './managedEnvironments.js'
 import type { AzurePort, Handlers, Observed, ResourceAddress, ResourceHandler } from './port.js'
-import { postgresDatabaseHandler } from './postgresDatabases.js'
-import { getRestoreWindow, postgresServerHandler, setPassword } from './postgresServers.js'
+import { listDatabases, postgresDatabaseHandler } from './postgresDatabases.js'
+import { getMaxConnections, getRestoreWindow, postgresServerHandler, setPassword } from './postgresServers.js'
 import { privateDnsLinkHandler } from './privateDnsLinks.js'
 import { privateDnsZoneHandler } from './privateDnsZones.js'
 import { getProvider, registerProvider } from './providers.js'
@@ -199,7 +200,15 @@ export function createAzurePortFromClients(
         setRevisionActive(clients, a, revisionName, false)
       ),
     revisionLogs: (a, revisionName, lines) => revisionLogs(clients, a, revisionName, lines),
-    startJob: (a) => run(label('job', 'start', a), () => startJob(clients, a)),
+    startJob: (a, container) => run(label('job', 'start', a), () => startJob(clients, a, container)),
+    listContainerApps: (rg) => run(`list containerApps ${rg}`, () => listContainerApps(clients, rg)),
+    listJobs: (rg) => run(`list jobs ${rg}`, () => listJobs(clients, rg)),
+    listPostgresDatabases: (a) =>
+      run(label('postgresServer', 'listDatabases', a), () => listDatabases(clients, a)),
+    listBlobContainers: (a) =>
+      run(label('storageAccount', 'listContainers', a), () => listBlobContainers(clients, a)),
+    getPostgresMaxConnections: (a) =>
+      run(label('postgresServer', 'get max_connections', a), () => getMaxConnections(clients, a)),
     getJobExecution: (a, execution) =>
       run(label('job', `getExecution ${execution}`, a), () => getJobExecution(clients, a, execution)),
     jobExecutionLogs: (a, env, execution, lines) => jobExecutionLogs(clients, a, env, execution, lines),

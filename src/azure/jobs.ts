@@ -4,7 +4,7 @@
  * values, so `get` also calls `listSecrets`. One run is one execution, started and then watched.
  */
 import type { Job, JobExecution } from '@azure/arm-appcontainers'
-import type { JobSpec } from '../stack/specs.js'
+import type { ContainerSpec, JobSpec } from '../stack/specs.js'
 import type { AzureClients } from './clients.js'
 import {
   deleteIgnoringNotFound,
@@ -83,12 +83,21 @@ export function jobHandler(clients: AzureClients): ResourceHandler<'job'> {
   }
 }
 
-export async function startJob(clients: AzureClients, job: ResourceAddress): Promise<string> {
-  const started = await clients.containerApps.jobs.start(
-    job.resourceGroup,
-    job.name,
-    lro(clients.pollIntervalMs)
-  )
+export async function startJob(
+  clients: AzureClients,
+  job: ResourceAddress,
+  container?: ContainerSpec
+): Promise<string> {
+  // An execution may run another command than the job's template (`template` of the start body):
+  // the container given replaces the template's for this execution only. Probes are not part of
+  // an execution's container (JobExecutionContainer in the 2026-07-01 spec).
+  const override = container
+    ? { template: { containers: [containerToArm({ ...container, probes: [] })] } }
+    : {}
+  const started = await clients.containerApps.jobs.start(job.resourceGroup, job.name, {
+    ...lro(clients.pollIntervalMs),
+    ...override
+  })
   if (!started.name) throw new Error(`Starting job ${job.name} returned no execution name`)
   return started.name
 }
@@ -146,4 +155,12 @@ export async function jobExecutionLogs(
     `${base}/subscriptions/${clients.subscriptionId}/resourceGroups/${job.resourceGroup}` +
     `/jobs/${job.name}/executions/${execution}/replicas/${replica}/containers/${container}/logstream`
   return readLogTail(endpoint, token.token, lines)
+}
+
+/** The jobs of a resource group, without their secret values. */
+export async function listJobs(clients: AzureClients, resourceGroup: string): Promise<Observed<'job'>[]> {
+  const out: Observed<'job'>[] = []
+  for await (const job of clients.containerApps.jobs.listByResourceGroup(resourceGroup))
+    out.push(fromArm(job))
+  return out
 }

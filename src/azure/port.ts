@@ -146,8 +146,20 @@ export interface AzurePort {
   deactivateRevision(app: ResourceAddress, revisionName: string): Promise<void>
   /** The last lines of the revision's newest replica, as `az containerapp logs show` reads them. */
   revisionLogs(app: ResourceAddress, revisionName: string, lines: number): Promise<string[]>
-  /** Starts a manual-trigger job; the execution's name. */
-  startJob(job: ResourceAddress): Promise<string>
+  /**
+   * Starts a manual-trigger job; the execution's name. `container` replaces the template's
+   * container for this execution only (another command, more env).
+   */
+  startJob(job: ResourceAddress, container?: ContainerSpec): Promise<string>
+  /** The container apps of a resource group (a list: no secret values). */
+  listContainerApps(resourceGroup: string): Promise<Observed<'containerApp'>[]>
+  /** The jobs of a resource group (a list: no secret values). */
+  listJobs(resourceGroup: string): Promise<Observed<'job'>[]>
+  /** The names of a PostgreSQL server's databases. */
+  listPostgresDatabases(server: ResourceAddress): Promise<string[]>
+  listBlobContainers(account: ResourceAddress): Promise<Observed<'blobContainer'>[]>
+  /** The server parameter `max_connections`. */
+  getPostgresMaxConnections(server: ResourceAddress): Promise<number>
   getJobExecution(job: ResourceAddress, execution: string): Promise<JobExecutionState>
   /** The last lines of an execution's replica. */
   jobExecutionLogs(

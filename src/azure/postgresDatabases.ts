@@ -62,3 +62,11 @@ export function postgresDatabaseHandler(clients: AzureClients): ResourceHandler<
     }
   }
 }
+
+/** The names of the server's databases. */
+export async function listDatabases(clients: AzureClients, server: ResourceAddress): Promise<string[]> {
+  const out: string[] = []
+  for await (const db of clients.postgres.databases.listByServer(server.resourceGroup, server.name))
+    if (db.name) out.push(db.name)
+  return out
+}

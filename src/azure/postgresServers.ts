@@ -113,3 +113,14 @@ export async function getRestoreWindow(
   const earliest = server.backup?.earliestRestoreDate
   return earliest ? { earliest: new Date(earliest).toISOString() } : {}
 }
+
+/** The server parameter `max_connections` (static: it changes only with a restart). */
+export async function getMaxConnections(clients: AzureClients, server: ResourceAddress): Promise<number> {
+  const c = await clients.postgres.configurations.get(server.resourceGroup, server.name, 'max_connections')
+  const n = Number(c.value)
+  if (!Number.isInteger(n) || n <= 0)
+    throw new Error(
+      `PostgreSQL server ${server.name} reports max_connections '${c.value ?? ''}', not a number`
+    )
+  return n
+}

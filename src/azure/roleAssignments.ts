@@ -1,6 +1,6 @@
 /**
- * Role assignments (`@azure/arm-authorization`, 2022-04-01), here always at the scope of a storage
- * account. Azure refuses to change an assignment (400 RoleAssignmentUpdateNotPermitted), so a put
+ * Role assignments (`@azure/arm-authorization`, 2022-04-01), at the scope of a storage account or
+ * of one of its blob containers (`address.parent` = `<account>[/blobServices/default/containers/<c>]`). Azure refuses to change an assignment (400 RoleAssignmentUpdateNotPermitted), so a put
  * whose grant differs from the one that exists (an identity re-created with a new principal)
  * deletes the old assignment first.
  */

@@ -33,11 +33,21 @@ import {
   type StepKey
 } from '../stack/steps.js'
 import { executeSteps } from './execute.js'
+import { connectionsPerReplica } from '../stack/connectionBudget.js'
+import { storageAccessOf } from '../stack/mlflowContainer.js'
+import { PR_TAG } from '../stack/prEnvironment.js'
 import type { Log } from './log.js'
 import { checkProviders, registerProviders, unavailableIn, type ProviderStatus } from './providers.js'
 import { waitForRevision } from './revision.js'
 import type { RolloutRecord } from './rollout.js'
 import { gatherFacts, readSettledState } from './state.js'
+import {
+  checkBudget,
+  prRefusals,
+  PrEnvironmentRefusedError,
+  readBase,
+  type PrConfig
+} from './prEnvironment.js'
 
 export interface DeployResult {
   command: StackCommand
@@ -154,10 +164,20 @@ async function planStack(
     { pollMs, timeoutMs: opts.waitTimeoutMs },
     stackKeysFor(config.storageAuth)
   )
-  const facts = await gatherFacts(port, addresses, actual, log)
+  const pr = config.pr ? (config as PrConfig) : undefined
+  const baseStack = pr ? await readBase(pr, port, actual, log) : undefined
+  const refusals = pr ? prRefusals(pr, actual) : []
+  if (refusals.length > 0) throw new PrEnvironmentRefusedError(refusals.join('\n'))
+  const facts = await gatherFacts(port, addresses, actual, log, { pr: pr !== undefined })
+  if (baseStack) {
+    facts.adminDatabaseUri = baseStack.adminDatabaseUri
+    // The PR app holds the key the base serves with: one rotation moves both (see README).
+    if (config.storageAuth === 'access-key' && baseStack.storageKey) facts.storageKey = baseStack.storageKey
+  }
   const rotation = config.command === 'rotate-keys' ? planKeyRotation(config, actual, facts) : undefined
   if (rotation) {
     log.info(`Key rotation: ${rotation.description}`)
+    await warnKeyedPrEnvironments(config, port, log)
     if (rotation.regenerate) delete facts.storageKey
     else if (rotation.switchTo) facts.storageKey = facts.storageKeys![rotation.switchTo]
   }
@@ -218,6 +238,10 @@ async function planStack(
     }
   }
   if (blocked.length > 0) throw new ReplaceRequiredError(blocked)
+  if (pr && baseStack && grows(actual, desired)) {
+    const refusal = await checkBudget(pr, port, actual, baseStack, desired)
+    if (refusal) throw new PrEnvironmentRefusedError(refusal)
+  }
 
   // The steps add what they learn (a regenerated key pair, a new domain) to the run's own facts.
   const runFacts: Facts = { ...facts }
@@ -258,6 +282,37 @@ async function planStack(
     migrated: record.migrated,
     durationMs: now() - started
   }
+}
+
+/**
+ * PR environments in key mode hold the base's key: the rotation's last step makes their key
+ * invalid until their next pr-up. Said before anything changes (README: use keyless PR environments).
+ */
+async function warnKeyedPrEnvironments(config: DeployConfig, port: AzurePort, log: Log): Promise<void> {
+  const apps = await port.listContainerApps(config.names.resourceGroup)
+  const keyed = apps.filter(
+    (a) =>
+      a.spec.tags['mlflow-stack'] === config.stackName &&
+      a.spec.tags[PR_TAG] !== undefined &&
+      storageAccessOf(a.spec.container) === 'access-key'
+  )
+  if (keyed.length === 0) return
+  log.warning(
+    `PR environment${keyed.length === 1 ? '' : 's'} ${keyed.map((a) => `#${a.spec.tags[PR_TAG]} (${a.name})`).join(', ')} ` +
+      'hold the storage key this rotation retires: their artifact requests fail from the end of the rotation until ' +
+      'their next pr-up. PR environments with storage-auth: managed-identity hold no key.'
+  )
+}
+
+/** A new app, or one that may open more connections than it does now: the budget is checked. */
+function grows(actual: ActualState, desired: readonly DesiredResource[]): boolean {
+  const app = desired.find((d) => d.key === 'containerApp') as DesiredResource<'containerApp'>
+  const now = actual.containerApp
+  if (!now) return true
+  return (
+    app.spec.maxReplicas * connectionsPerReplica(app.spec.container) >
+    now.spec.maxReplicas * connectionsPerReplica(now.spec.container)
+  )
 }
 
 /** What `rotate-keys` does next, from the stack as Azure holds it; refused when there is no stack. */
@@ -309,9 +364,15 @@ export async function lockStack(
   ])
   if (!account) {
     if (config.command !== 'deploy') {
+      const what =
+        config.command === 'rollback'
+          ? 'there is nothing to roll back'
+          : config.command === 'pr-up'
+            ? 'a PR environment needs its base stack; run deploy for it first'
+            : 'there is nothing to rotate'
       throw new Error(
         `Stack ${config.stackName} is not deployed (no storage account ${config.names.storageAccount} in ` +
-          `${config.names.resourceGroup}): there is nothing to ${config.command === 'rollback' ? 'roll back' : 'rotate'}.`
+          `${config.names.resourceGroup}): ${what}.`
       )
     }
     const desired = desiredState(config, { postgresPasswordIsNew: true, postgresServerExists: false })

@@ -11,6 +11,8 @@ import { STACK, STACK_KEYS, dependentsWithin, stackAddresses, type StackKey } fr
 import type { ResourceKind, Tags } from '../stack/specs.js'
 import { formatSeconds, type Log } from './log.js'
 import { readSettledState } from './state.js'
+import { findPrEnvironments } from './gc.js'
+import { removePrEnvironment } from './prDown.js'
 
 const PARALLELISM = 6
 
@@ -77,6 +79,25 @@ export async function destroy(config: DestroyConfig, port: AzurePort, log: Log):
     return { ...base, entries, changes: 1, timeline, durationMs: Date.now() - started }
   }
 
+  // In a group the user brought, the stack's PR environments go first: they stand on its
+  // environment, server and account, which could not be deleted under them.
+  const prs = await findPrEnvironments(config, port)
+  let prChanges = 0
+  for (const pr of prs) {
+    log.info(`PR #${pr.number}'s environment stands on stack ${config.stackName}: removing it first`)
+    const removed = await removePrEnvironment(
+      {
+        stackName: config.stackName,
+        baseNames: config.names,
+        azure: config.azure,
+        waitTimeoutMs: config.waitTimeoutMs
+      },
+      pr.number,
+      port,
+      log
+    )
+    prChanges += removed.changes
+  }
   const entries: DestroyEntry[] = [entry('resourceGroup', 'kept', 'not created by this action')]
   const doomed: StackKey[] = []
   for (const key of STACK_KEYS.filter((k) => k !== 'resourceGroup')) {
@@ -121,10 +142,10 @@ export async function destroy(config: DestroyConfig, port: AzurePort, log: Log):
     },
     { concurrency: PARALLELISM }
   )
-  const changes = entries.filter((e) => e.action === 'delete').length
+  const changes = entries.filter((e) => e.action === 'delete').length + prChanges
   return { ...base, entries, changes, timeline, durationMs: Date.now() - started }
 }
 
-function deleteAny(port: AzurePort, kind: ResourceKind, address: ResourceAddress): Promise<void> {
+export function deleteAny(port: AzurePort, kind: ResourceKind, address: ResourceAddress): Promise<void> {
   return (port.handlers[kind] as { delete(a: ResourceAddress): Promise<void> }).delete(address)
 }

@@ -23,7 +23,7 @@ import type { StackKey } from '../stack/graph.js'
 import { tagOf, withRolloutMarkers } from '../stack/rollout.js'
 import { KEY_ROTATED_TAG, type KeyName } from '../stack/storageKeys.js'
 import type { Step } from '../stack/steps.js'
-import type { ResourceKind } from '../stack/specs.js'
+import type { ContainerSpec, ResourceKind } from '../stack/specs.js'
 import { pollUntil } from '../util/poll.js'
 import { formatSeconds, type Log } from './log.js'
 import { revisionVerdict } from './revision.js'
@@ -69,7 +69,7 @@ export class StepFailedError extends Error {
   }
 }
 
-function indent(lines: string[]): string {
+export function indent(lines: string[]): string {
   return lines.length > 0 ? `\n${lines.map((l) => `    ${l}`).join('\n')}` : ''
 }
 
@@ -118,20 +118,11 @@ async function runMigration(ctx: StepContext, step: Extract<Step, { kind: 'migra
       `${restore.earliest ?? 'its first backup'} to ${startedAt} ` +
       `(az postgres flexible-server restore --source-server ${ctx.addresses.postgresServer.name} --restore-time ${startedAt} ...)`
   )
-  const execution = await ctx.port.startJob(job)
-  const state = await pollUntil(
-    async () => {
-      const s = await ctx.port.getJobExecution(job, execution)
-      return TERMINAL_EXECUTION.includes(s.status.toLowerCase())
-        ? { done: true, value: s }
-        : { done: false, status: s.status }
-    },
-    {
-      intervalMs: ctx.config.azure.pollIntervalMs,
-      timeoutMs: ctx.timeoutMs,
-      what: `migration job execution ${execution}`
-    }
-  )
+  const { execution, state } = await runJobToEnd(ctx.port, job, {
+    pollMs: ctx.config.azure.pollIntervalMs,
+    timeoutMs: ctx.timeoutMs,
+    what: 'migration job execution'
+  })
   ctx.record.migration = { execution, startedAt, status: state.status }
   const from = step.from ? tagOf(step.from) : 'an empty database'
   if (state.status.toLowerCase() === 'succeeded') {
@@ -150,7 +141,26 @@ async function runMigration(ctx: StepContext, step: Extract<Step, { kind: 'migra
   )
 }
 
-function describeExecution(s: JobExecutionState): string {
+/** Starts the job (with another container for this execution, if given) and waits for its end. */
+export async function runJobToEnd(
+  port: AzurePort,
+  job: ResourceAddress,
+  opts: { pollMs: number; timeoutMs: number; what: string; container?: ContainerSpec }
+): Promise<{ execution: string; state: JobExecutionState }> {
+  const execution = await port.startJob(job, opts.container)
+  const state = await pollUntil(
+    async () => {
+      const s = await port.getJobExecution(job, execution)
+      return TERMINAL_EXECUTION.includes(s.status.toLowerCase())
+        ? { done: true, value: s }
+        : { done: false, status: s.status }
+    },
+    { intervalMs: opts.pollMs, timeoutMs: opts.timeoutMs, what: `${opts.what} ${execution}` }
+  )
+  return { execution, state }
+}
+
+export function describeExecution(s: JobExecutionState): string {
   const codes = s.exitCodes.length > 0 ? `, exit code ${s.exitCodes.join(', ')}` : ''
   const why = [s.reason, s.message].filter(Boolean).join(': ')
   return `${s.status}${codes}${why ? `, ${why}` : ''}`

@@ -104,7 +104,9 @@ export async function gatherFacts(
   port: AzurePort,
   addresses: Record<StackKey, ResourceAddress>,
   actual: ActualState,
-  log: Log
+  log: Log,
+  /** A PR environment: its role's password is its own, and the server's admin stays untouched. */
+  opts: { pr?: boolean } = {}
 ): Promise<Facts> {
   const [sharedKey, keys, revisions] = await Promise.all([
     actual.logAnalytics ? port.getWorkspaceSharedKey(addresses.logAnalytics) : undefined,
@@ -128,7 +130,7 @@ export async function gatherFacts(
   const known = uri === undefined ? undefined : passwordFromBackendStoreUri(uri)
   const password = known ?? generatePassword()
   log.mask(password)
-  if (!known && actual.postgresServer) {
+  if (!known && actual.postgresServer && !opts.pr) {
     log.warning(
       'The database password is not recorded in the container app (an earlier run stopped before creating it); ' +
         'a new password will be set on the PostgreSQL server.'

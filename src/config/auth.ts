@@ -11,7 +11,7 @@ export type AuthMode = (typeof AUTH_MODES)[number]
 export const ADMIN_USERNAME = 'admin'
 
 /** Inputs whose values are secrets: masked before anything else happens. */
-export const SECRET_INPUTS = ['admin-password', 'oidc-client-secret'] as const
+export const SECRET_INPUTS = ['admin-password', 'oidc-client-secret', 'github-token'] as const
 
 export type AuthSettings =
   | { mode: 'none'; allowAnonymous: boolean }

@@ -12,15 +12,29 @@ import {
   isValidResourceGroupName,
   isValidStackName,
   isValidStorageAccountName,
+  isValidPrNumber,
+  PR_NUMBER_RULE,
+  prNames,
   type StackNames
 } from './naming.js'
+import { forkRefusal, type PullRequestEvent } from '../github/event.js'
 import { ADDRESS_SPACE_RULE, planAddresses, type AddressPlan } from './network.js'
 import { parseImageTag, type MlflowVersion } from './image.js'
 import type { RunIdentity } from '../stack/rollout.js'
 import { parseTags } from './tags.js'
 import { parseAllowedIps, parseAuth, type AuthSettings } from './auth.js'
 
-export const COMMANDS = ['deploy', 'plan', 'destroy', 'smoke-test', 'rollback', 'rotate-keys'] as const
+export const COMMANDS = [
+  'deploy',
+  'plan',
+  'destroy',
+  'smoke-test',
+  'rollback',
+  'rotate-keys',
+  'pr-up',
+  'pr-down',
+  'gc'
+] as const
 export type Command = (typeof COMMANDS)[number]
 
 export const DEFAULT_ARM_ENDPOINT = 'https://management.azure.com'
@@ -35,7 +49,7 @@ export interface AzureConnection {
   pollIntervalMs: number
 }
 
-interface CommonConfig {
+export interface CommonConfig {
   stackName: string
   /** How long to wait for long operations (and for operations an earlier run left running). */
   waitTimeoutMs: number
@@ -49,6 +63,37 @@ interface CommonConfig {
   resourceGroupGiven: boolean
   names: StackNames
   azure: AzureConnection
+  /** Where comments go and which PRs are open: GitHub's API as the runner names it. */
+  github: GitHubSettings
+}
+
+export interface GitHubSettings {
+  /** The workflow's token (input `github-token`); comments are skipped without one. */
+  token?: string
+  apiUrl: string
+  /** `owner/repo` of the workflow run. */
+  repository?: string
+  /** The workflow run, for links in comments. */
+  runUrl?: string
+  /** The pull request the triggering event is about. */
+  event?: PullRequestEvent
+}
+
+/** A pull request's own environment on a base stack (`pr-up`, `pr-down`). */
+export interface PrSettings {
+  number: number
+  /** `owner/repo` the PR belongs to: one base stack serves the PRs of one repository. */
+  repository?: string
+  /** The base stack's names: its shared resources are read, never written. */
+  baseNames: StackNames
+  /** The PostgreSQL role that owns the PR's databases and nothing else. */
+  databaseRole: string
+  /** Hours until `gc` may remove it; every pr-up pushes it forward. */
+  expiresAfterHours: number
+  /** ISO time of expiry, from this run's start. */
+  expiresAt: string
+  /** pr-up smoke-tests the new environment; `mlflow demo` too only when asked (it needs Python). */
+  demo: boolean
 }
 
 export interface PostgresSettings {
@@ -76,11 +121,17 @@ export interface StackSettings {
   allowDowngrade: boolean
   /** How MLflow authenticates to blob storage: a key in a secret, or the app's managed identity. */
   storageAuth: 'access-key' | 'managed-identity'
+  /** Replicas kept when idle: 0 lets the app scale to zero (PR environments by default). */
+  minReplicas: number
+  /** uvicorn workers of the server: each opens its own database connection pools. */
+  workers: number
 }
 
-export type StackCommand = 'deploy' | 'plan' | 'rollback' | 'rotate-keys'
-export type DeployConfig = CommonConfig & StackSettings & { command: StackCommand }
+export type StackCommand = 'deploy' | 'plan' | 'rollback' | 'rotate-keys' | 'pr-up'
+export type DeployConfig = CommonConfig & StackSettings & { command: StackCommand; pr?: PrSettings }
 export type DestroyConfig = CommonConfig & { command: 'destroy' }
+export type PrDownConfig = CommonConfig & { command: 'pr-down'; pr: PrSettings }
+export type GcConfig = CommonConfig & { command: 'gc' }
 export interface SmokeConfig {
   command: 'smoke-test'
   /** Given, or looked up from the stack's container app. */
@@ -97,7 +148,7 @@ export interface SmokeConfig {
   credentials?: { username: string; password: string }
 }
 
-export type Config = DeployConfig | DestroyConfig | SmokeConfig
+export type Config = DeployConfig | DestroyConfig | PrDownConfig | GcConfig | SmokeConfig
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const POSTGRES_STORAGE_SIZES = [32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384]
@@ -114,7 +165,13 @@ export interface InputEnvironment {
   GITHUB_RUN_ATTEMPT?: string
   GITHUB_SERVER_URL?: string
   GITHUB_REPOSITORY?: string
+  GITHUB_API_URL?: string
   HOSTNAME?: string
+}
+
+/** What the runner knows besides env: the event that triggered the run (read by `main.ts`). */
+export interface RunContext {
+  event?: PullRequestEvent
 }
 
 /** The run that holds a lock, as a person finds it: the workflow run's URL when there is one. */
@@ -126,10 +183,21 @@ export function holderOf(env: InputEnvironment): string {
   return `a local run on ${env.HOSTNAME ?? 'this machine'} (pid ${process.pid})`
 }
 
-export function parseInputs(read: InputReader, env: InputEnvironment = {}): Config {
+export function runUrlOf(env: InputEnvironment): string | undefined {
+  if (!env.GITHUB_RUN_ID || !env.GITHUB_REPOSITORY) return undefined
+  return `${env.GITHUB_SERVER_URL ?? 'https://github.com'}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
+}
+
+export function parseInputs(read: InputReader, env: InputEnvironment = {}, context: RunContext = {}): Config {
   const f = new Fields(read)
   const command = f.oneOf('command', COMMANDS, 'deploy')
   if (command === 'smoke-test') return parseSmokeTest(f, env)
+  const isPr = command === 'pr-up' || command === 'pr-down'
+  const prNumber = isPr ? parsePrNumber(f, context.event) : 0
+  if (isPr && context.event?.fromFork && context.event.number === prNumber) {
+    // Before anything else: the run has neither an Azure sign-in nor a token that may comment.
+    throw new Error(forkRefusal(context.event))
+  }
 
   const stackName = f.required('stack-name', STACK_NAME_RULE)
   if (stackName !== '' && !isValidStackName(stackName)) f.problem('stack-name', stackName, STACK_NAME_RULE)
@@ -159,29 +227,75 @@ export function parseInputs(read: InputReader, env: InputEnvironment = {}): Conf
   }
 
   const azure = parseConnection(f, subscriptionId)
-  const names = deriveNames({ stackName, subscriptionId, resourceGroup, storageAccount })
+  const baseNames = deriveNames({ stackName, subscriptionId, resourceGroup, storageAccount })
+  const pr = isPr ? prNames(baseNames, { stackName, subscriptionId, prNumber }) : undefined
+  const { databaseRole, ...names } = pr ?? { ...baseNames, databaseRole: '' }
+  const nowSeconds = Math.floor(Date.now() / 1000)
+  // 0 is allowed: an environment gc may remove at its next sweep (a throwaway for one CI run).
+  const expiresAfterHours = isPr ? f.number('expires-after', 0, 720, 72) : 0
+  const prSettings: PrSettings | undefined = isPr
+    ? {
+        number: prNumber,
+        ...(env.GITHUB_REPOSITORY ? { repository: env.GITHUB_REPOSITORY } : {}),
+        baseNames,
+        databaseRole,
+        expiresAfterHours,
+        expiresAt: new Date(nowSeconds * 1000 + Math.round(expiresAfterHours * 3_600_000)).toISOString(),
+        demo: command === 'pr-up' && f.boolean('mlflow-demo', false)
+      }
+    : undefined
   const common: CommonConfig = {
     stackName,
     resourceGroupGiven: resourceGroup !== undefined,
     names,
     azure,
+    github: {
+      ...(f.optional('github-token') ? { token: f.raw('github-token') } : {}),
+      apiUrl: (env.GITHUB_API_URL || 'https://api.github.com').replace(/\/$/, ''),
+      ...(env.GITHUB_REPOSITORY ? { repository: env.GITHUB_REPOSITORY } : {}),
+      ...(runUrlOf(env) ? { runUrl: runUrlOf(env) } : {}),
+      ...(context.event ? { event: context.event } : {})
+    },
     waitTimeoutMs: f.integer('wait-timeout', 10, 7200, 1200) * 1000,
     lockTimeoutMs: f.integer('lock-timeout', 0, 7200, 600) * 1000,
     holder: holderOf(env),
     run: {
       ...(env.GITHUB_RUN_ID ? { runId: env.GITHUB_RUN_ID } : {}),
       ...(env.GITHUB_RUN_ATTEMPT ? { runAttempt: env.GITHUB_RUN_ATTEMPT } : {}),
-      nowSeconds: Math.floor(Date.now() / 1000)
+      nowSeconds
     }
   }
 
-  if (command === 'destroy') {
+  if (command === 'destroy' || command === 'gc') {
     throwIfProblems(f)
     return { ...common, command }
   }
+  if (command === 'pr-down') {
+    throwIfProblems(f)
+    return { ...common, command, pr: prSettings! }
+  }
   const settings = parseStackSettings(f, command)
   throwIfProblems(f)
-  return { ...common, ...settings, command }
+  return { ...common, ...settings, command, ...(prSettings ? { pr: prSettings } : {}) }
+}
+
+/** The PR of the input, else of the event that triggered the run. */
+function parsePrNumber(f: Fields, event: PullRequestEvent | undefined): number {
+  const given = f.optional('pr-number')
+  if (given === undefined) {
+    if (event) return event.number
+    f.problem(
+      'pr-number',
+      '',
+      'is required outside a pull_request event: the number of the pull request, from 1 to 99999999'
+    )
+    return 0
+  }
+  if (!isValidPrNumber(given)) {
+    f.problem('pr-number', given, PR_NUMBER_RULE)
+    return 0
+  }
+  return Number(given)
 }
 
 function parseSmokeTest(f: Fields, env: InputEnvironment): SmokeConfig {
@@ -328,6 +442,8 @@ function parseStackSettings(f: Fields, command: StackCommand): StackSettings {
       : { tag: imageTag, version, reference: `ghcr.io/mlflow/mlflow:${imageTag}-full` }
 
   const replicas = f.integer('replicas', 1, 30, 1)
+  // A PR environment sleeps when nobody uses it; the base stack keeps its replicas warm.
+  const minReplicas = f.integer('min-replicas', 0, replicas, command === 'pr-up' ? 0 : replicas)
   const cpu = f.number('cpu', 0.5, 4, 1)
   if (Math.round(cpu * 4) !== cpu * 4)
     f.problem('cpu', f.raw('cpu'), 'must be a multiple of 0.25 from 0.5 to 4')
@@ -371,6 +487,9 @@ function parseStackSettings(f: Fields, command: StackCommand): StackSettings {
     auth: parseAuth(f, ingress, command === 'plan' ? 'plan' : 'deploy'),
     allowedIps: parseAllowedIps(f),
     allowDowngrade: f.boolean('allow-downgrade', false),
-    storageAuth: parseStorageAuth(f)
+    storageAuth: parseStorageAuth(f),
+    minReplicas,
+    // A PR environment serves one person's experiments; one worker halves its connection pools.
+    workers: command === 'pr-up' ? 1 : 2
   }
 }

@@ -27,6 +27,11 @@ export interface StackNames {
   identity: string
   /** The role assignment's name: a GUID, stable for the stack (keyless mode). */
   blobRole: string
+  /**
+   * What the role applies to, as a path below the resource group's storage provider: the account
+   * (the default), or a PR environment's own container (`<account>/blobServices/default/containers/<c>`).
+   */
+  blobRoleScope?: string
 }
 
 /** 3–24 characters keep every derived name inside its service's limit (container app ≤ 32). */
@@ -98,4 +103,72 @@ export function deriveNames(opts: {
     identity: `${stackName}-mlflow-id`,
     blobRole: guidFrom(`${opts.subscriptionId}/${resourceGroup}/${stackName}/storage-blob-data-contributor`)
   }
+}
+
+/** GitHub numbers issues and pull requests from 1; eight digits leave room for decades. */
+export const PR_NUMBER_RULE = 'must be the number of a pull request: a whole number from 1 to 99999999'
+
+export function isValidPrNumber(text: string): boolean {
+  return /^[1-9]\d{0,7}$/.test(text)
+}
+
+/**
+ * The longest a PR environment's app name may be: its migration job is named `<app>-db`, and a job
+ * name, like an app name, is at most 32 characters (Microsoft.App naming rules).
+ */
+export const PR_APP_NAME_MAX = 29
+
+/**
+ * The PR environment's own name: `<stack>-pr<n>` when it fits, else the stack name cut short with
+ * 4 hex characters of its hash, so that two long stack names that share a prefix still differ.
+ * Always a valid container app name: lower case, starts with a letter, no `--`, ≤ 29 characters.
+ */
+export function prAppName(stackName: string, prNumber: number): string {
+  const tail = `-pr${prNumber}`
+  const plain = `${stackName}${tail}`
+  if (plain.length <= PR_APP_NAME_MAX) return plain
+  const hash = createHash('sha256').update(stackName).digest('hex').slice(0, 4)
+  const room = PR_APP_NAME_MAX - tail.length - hash.length - 1
+  const prefix = stackName.slice(0, room).replace(/-+$/, '')
+  return `${prefix}-${hash}${tail}`
+}
+
+/**
+ * A PR environment's own resources beside its base stack's: the base's network, environment,
+ * PostgreSQL server and storage account are shared; the app, its job, its databases and role, its
+ * blob container and (keyless) its identity and role assignment are the PR's alone.
+ */
+export function prNames(
+  base: StackNames,
+  opts: { stackName: string; subscriptionId: string; prNumber: number }
+): StackNames & { databaseRole: string } {
+  const app = prAppName(opts.stackName, opts.prNumber)
+  const n = opts.prNumber
+  return {
+    ...base,
+    // PostgreSQL identifiers: ≤ 63 bytes, lower case needs no quoting.
+    postgresDatabase: `${base.postgresDatabase}_pr_${n}`,
+    authDatabase: `${base.authDatabase}_pr_${n}`,
+    databaseRole: `mlflow_pr_${n}`,
+    // Blob container names: 3–63 lower-case letters, digits and single hyphens.
+    blobContainer: `${base.blobContainer}-pr${n}`,
+    containerApp: app,
+    migrationJob: `${app}-db`,
+    identity: `${app}-id`,
+    blobRole: guidFrom(
+      `${opts.subscriptionId}/${base.resourceGroup}/${opts.stackName}/pr/${n}/storage-blob-data-contributor`
+    ),
+    blobRoleScope: `${base.storageAccount}/blobServices/default/containers/${base.blobContainer}-pr${n}`
+  }
+}
+
+/** The PR number a name of a PR environment's part carries, or undefined. */
+export function prNumberOfDatabase(base: StackNames, database: string): number | undefined {
+  const m = new RegExp(`^(?:${base.postgresDatabase}|${base.authDatabase})_pr_(\\d+)$`).exec(database)
+  return m ? Number(m[1]) : undefined
+}
+
+export function prNumberOfContainer(base: StackNames, container: string): number | undefined {
+  const m = new RegExp(`^${base.blobContainer}-pr(\\d+)$`).exec(container)
+  return m ? Number(m[1]) : undefined
 }

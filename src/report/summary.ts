@@ -4,6 +4,8 @@
  */
 import type { DeployResult } from '../commands/deploy.js'
 import type { DestroyResult } from '../commands/destroy.js'
+import type { PrDownResult } from '../commands/prDown.js'
+import type { GcResult } from '../commands/gc.js'
 import type { SmokeResult } from '../commands/smokeTest.js'
 import type { TimelineEntry } from '../engine/dag.js'
 import type { PlanEntry } from '../engine/plan.js'
@@ -115,6 +117,38 @@ export function destroySummary(r: DestroyResult): string {
   ]
   if (r.timeline.length > 0) parts.push('### Timeline', timelineGantt(r.timeline))
   return parts.join('\n\n') + '\n'
+}
+
+export function prDownSummary(r: PrDownResult): string {
+  const rows = r.entries.map(
+    (e) =>
+      `| ${e.kind} | \`${escapeCell(e.name)}\` | ${ICON[e.action]} | ${escapeCell(e.reason ?? '') || '—'} |`
+  )
+  const parts = [
+    `## MLflow PR environment #${r.prNumber} removed: \`${r.appName}\` in \`${r.resourceGroup}\``,
+    r.changes === 0
+      ? 'Nothing to remove: the PR has no environment.'
+      : `${r.changes} removal(s)${r.roleDropped ? ', its PostgreSQL role dropped' : ''}. The base stack was not touched.`,
+    ['| resource | name | action | note |', '|---|---|---|---|', ...rows].join('\n')
+  ]
+  if (r.timeline.length > 0) parts.push('### Timeline', timelineGantt(r.timeline))
+  return parts.join('\n\n') + '\n'
+}
+
+export function gcSummary(r: GcResult): string {
+  const rows = r.decisions.map(
+    (d) => `| #${d.number} | ${d.remove ? '🔴 removed' : '⚪ kept'} | ${escapeCell(d.reason)} |`
+  )
+  return (
+    [
+      `## MLflow PR environments swept in \`${r.resourceGroup}\``,
+      r.decisions.length === 0
+        ? 'No PR environments.'
+        : `${r.removed.length} of ${r.decisions.length} removed (${r.changes} deletion(s)).`,
+      ...(rows.length > 0 ? [['| PR | action | why |', '|---|---|---|', ...rows].join('\n')] : []),
+      `Took ${(r.durationMs / 1000).toFixed(1)} s.`
+    ].join('\n\n') + '\n'
+  )
 }
 
 const STEP_ICON = { passed: '✅ passed', failed: '❌ failed', skipped: '⏭️ skipped' } as const

@@ -15,6 +15,7 @@ import {
   MLFLOW_PORT
 } from './mlflowContainer.js'
 import { STORAGE_BLOB_DATA_CONTRIBUTOR, type ResourceKind, type SpecByKind, type Tags } from './specs.js'
+import { BASE_KEYS, prJobContainer, prJobSecrets, prMetadata, prTags } from './prEnvironment.js'
 
 export interface DesiredResource<K extends ResourceKind = ResourceKind> {
   /** Unique within the stack. */
@@ -57,7 +58,11 @@ export function desiredState(config: DeployConfig, facts: Facts): AnyDesired[] {
   const n = config.names
   const rg = n.resourceGroup
   const sub = config.azure.subscriptionId
-  const tags = stackTags(config)
+  const pr = config.pr
+  const baseTags = stackTags(config)
+  // A PR environment's own parts say whose they are; the base's stay as the base wrote them.
+  const tags = pr ? prTags(baseTags, pr, false) : baseTags
+  const appTags = pr ? prTags(baseTags, pr, true) : baseTags
   const location = config.location
   const vnetId = resourceId(sub, rg, `Microsoft.Network/virtualNetworks/${n.virtualNetwork}`)
   const addresses = stackAddresses(n)
@@ -66,13 +71,19 @@ export function desiredState(config: DeployConfig, facts: Facts): AnyDesired[] {
     kind: STACK[key].kind as KindOf<P>,
     address: addresses[key],
     dependsOn: STACK[key].dependsOn,
-    managed: true
+    // A PR environment reads its base stack's shared resources and never writes them.
+    managed: !(pr && BASE_KEYS.includes(key))
   })
 
   const storageKey = known(facts, 'storageKey')
   const password = facts.postgresPassword ?? UNKNOWN
   const databaseUri = (database: string): string =>
-    backendStoreUri({ login: POSTGRES_ADMIN_LOGIN, password, host: postgresFqdn(config), database })
+    backendStoreUri({
+      login: pr ? pr.databaseRole : POSTGRES_ADMIN_LOGIN,
+      password,
+      host: postgresFqdn(config),
+      database
+    })
   // MLflow's users live in a database of their own, beside the tracking data.
   const authDatabase: AnyDesired[] =
     config.auth.mode === 'none'
@@ -95,7 +106,11 @@ export function desiredState(config: DeployConfig, facts: Facts): AnyDesired[] {
         {
           ...place('blobRole'),
           spec: {
-            scope: accountId.replace(/^\//, ''),
+            // A PR's identity reaches its own container only (the narrowest scope Azure RBAC takes).
+            scope: (pr
+              ? `${accountId}/blobServices/default/containers/${n.blobContainer}`
+              : accountId
+            ).replace(/^\//, ''),
             roleDefinitionId: `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions/${STORAGE_BLOB_DATA_CONTRIBUTOR}`,
             principalId: known(facts, 'identityPrincipalId'),
             principalType: 'ServicePrincipal'
@@ -161,7 +176,11 @@ export function desiredState(config: DeployConfig, facts: Facts): AnyDesired[] {
     ...keylessResources,
     {
       ...place('blobContainer'),
-      spec: { accountName: n.storageAccount, publicAccess: 'None' }
+      spec: {
+        accountName: n.storageAccount,
+        publicAccess: 'None',
+        ...(pr ? { metadata: prMetadata(pr) } : {})
+      }
     },
     {
       ...place('postgresServer'),
@@ -207,8 +226,20 @@ export function desiredState(config: DeployConfig, facts: Facts): AnyDesired[] {
         environmentId: resourceId(sub, rg, `Microsoft.App/managedEnvironments/${n.managedEnvironment}`),
         // Migrations of big databases take minutes; an hour is far beyond any MLflow release's.
         replicaTimeout: 3600,
-        secrets: migrationSecrets(secrets, config.auth),
-        container: migrationContainer(config.image.reference, config.auth)
+        ...(pr
+          ? {
+              secrets: prJobSecrets(secrets, config.auth, facts.adminDatabaseUri ?? UNKNOWN),
+              container: prJobContainer({
+                image: config.image.reference,
+                auth: config.auth,
+                databases: [n.postgresDatabase, ...(config.auth.mode === 'none' ? [] : [n.authDatabase])],
+                baseDatabases: [pr.baseNames.postgresDatabase, pr.baseNames.authDatabase]
+              })
+            }
+          : {
+              secrets: migrationSecrets(secrets, config.auth),
+              container: migrationContainer(config.image.reference, config.auth)
+            })
       }
     },
     {
@@ -216,7 +247,7 @@ export function desiredState(config: DeployConfig, facts: Facts): AnyDesired[] {
       spec: {
         location,
         // The rollout keeps where `rollback` goes back to in a tag of the app; the plan keeps it.
-        tags: { ...tags, ...facts.appStateTags },
+        tags: { ...appTags, ...facts.appStateTags },
         environmentId: resourceId(sub, rg, `Microsoft.App/managedEnvironments/${n.managedEnvironment}`),
         activeRevisionsMode: 'Multiple',
         ingress: {
@@ -241,11 +272,12 @@ export function desiredState(config: DeployConfig, facts: Facts): AnyDesired[] {
           cpu: config.cpu,
           memory: config.memory,
           auth: config.auth,
+          workers: config.workers,
           storage: keyless
             ? { mode: 'managed-identity', clientId: known(facts, 'identityClientId') }
             : { mode: 'access-key' }
         }),
-        minReplicas: config.replicas,
+        minReplicas: config.minReplicas,
         maxReplicas: config.replicas,
         ...(keyless
           ? { identityId: identityId.toLowerCase() }

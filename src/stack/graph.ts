@@ -21,7 +21,8 @@ export const STACK = {
   storageAccount: { kind: 'storageAccount', dependsOn: ['resourceGroup'] },
   // Keyless mode only: the app's identity and its data role on the account.
   identity: { kind: 'identity', dependsOn: ['resourceGroup'] },
-  blobRole: { kind: 'roleAssignment', dependsOn: ['identity', 'storageAccount'] },
+  // A PR environment's role applies to its own container, which must exist first.
+  blobRole: { kind: 'roleAssignment', dependsOn: ['identity', 'storageAccount', 'blobContainer'] },
   blobContainer: { kind: 'blobContainer', dependsOn: ['storageAccount'] },
   postgresServer: { kind: 'postgresServer', dependsOn: ['dbSubnet', 'privateDnsLink'] },
   postgresDatabase: { kind: 'postgresDatabase', dependsOn: ['postgresServer'] },
@@ -74,7 +75,7 @@ export function stackAddresses(names: StackNames): Record<StackKey, ResourceAddr
     storageAccount: at(names.storageAccount),
     identity: at(names.identity),
     // Scoped to the account: the parent is the account, the name a GUID derived from the grant.
-    blobRole: at(names.blobRole, names.storageAccount),
+    blobRole: at(names.blobRole, names.blobRoleScope ?? names.storageAccount),
     blobContainer: at(names.blobContainer, names.storageAccount),
     postgresServer: at(names.postgresServer),
     postgresDatabase: at(names.postgresDatabase, names.postgresServer),

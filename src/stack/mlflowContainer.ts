@@ -5,6 +5,7 @@
 import { ADMIN_USERNAME, type AuthSettings } from '../config/auth.js'
 import { imageNeedsBlobClientInstall, type MlflowVersion } from '../config/image.js'
 import { UNKNOWN } from './facts.js'
+import { poolEnv } from './connectionBudget.js'
 import type { ContainerSpec, EnvVar, Probe, SecretSpec } from './specs.js'
 
 export const MLFLOW_PORT = 5000
@@ -40,6 +41,8 @@ export interface MlflowContainerInput {
   memory: string
   auth: AuthSettings
   storage: StorageAccess
+  /** uvicorn worker processes; each holds its own database pools. */
+  workers: number
 }
 
 /**
@@ -83,7 +86,7 @@ function serverArgs(input: MlflowContainerInput): string[] {
     '--cors-allowed-origins',
     `https://${input.fqdn}`,
     '--workers',
-    '2'
+    String(input.workers)
   ]
 }
 
@@ -205,6 +208,8 @@ export function mlflowContainer(input: MlflowContainerInput): ContainerSpec {
     ...storageEnv(input.storage),
     // The job runner starts several extra processes that a small container cannot hold.
     { name: 'MLFLOW_SERVER_ENABLE_JOB_EXECUTION', value: 'false' },
+    // Bounded pools: the servers of a stack and its PR environments share one connection limit.
+    ...poolEnv(),
     ...authEnv(input)
   ]
   const appName =

@@ -87,6 +87,8 @@ export interface RoleAssignmentSpec {
 export interface BlobContainerSpec {
   accountName: string
   publicAccess: 'None'
+  /** A PR environment's container says whose it is (blob metadata; containers take no tags). */
+  metadata?: Tags
 }
 
 export interface PostgresServerSpec {

@@ -35,6 +35,8 @@ const send = (url: string, host: string, path: string, method = 'GET', body?: Bu
   sendTo(emulator, url, host, path, { method, body, auth: admin() })
 const SEARCH = '/api/2.0/mlflow/experiments/search?max_results=1'
 const runs: ActionRun[] = []
+/** Secret values of resources a test removed again (PR environments): scanned for at the end too. */
+const removedSecrets: string[] = []
 
 async function action(inputs: Record<string, string>): Promise<ActionRun> {
   const r = await runAction({ ...base, ...inputs }, emulator.env)
@@ -377,6 +379,100 @@ describe('deploy and smoke-test a real MLflow on the local Azure', () => {
     expect(back.result.outputs['active-key']).toBe('key1')
   }, 1_200_000)
 
+  it("three PR environments at once on the stack: each smoke-tests green, none reaches the base's or another PR's database, pr-down leaves the rest", async () => {
+    const { isWrite } = await import('../helpers/emulator.js')
+    const { prNames } = await import('../../src/config/naming.js')
+    const pr = (n: number) =>
+      prNames(names(), { stackName: STACK, subscriptionId: emulator.subscriptionId, prNumber: n })
+    const ups = await Promise.all(
+      [1, 2, 3].map((n) => action({ command: 'pr-up', 'pr-number': String(n), 'expires-after': '24' }))
+    )
+    for (const r of ups) expectSuccess(r)
+    for (const [i, r] of ups.entries()) {
+      expect(r.outputs['smoke-result']).toBe('passed')
+      expect(r.outputs['app-name']).toBe(pr(i + 1).containerApp)
+    }
+    const info = await runtimeInfo()
+    const server = info.postgres[names().postgresServer]!
+    const apps = new ContainerAppsAPIClient(credential(), emulator.subscriptionId, armOptions())
+    const roleUri = async (n: number) => {
+      const { value } = await apps.containerApps.listSecrets(names().resourceGroup, pr(n).containerApp)
+      return new URL(value.find((s) => s.name === 'backend-store-uri')!.value!)
+    }
+    const connect = async (uri: URL, database: string) => {
+      const client = new pg.Client({
+        host: server.host,
+        port: server.port,
+        user: decodeURIComponent(uri.username),
+        password: decodeURIComponent(uri.password),
+        database,
+        ssl: { ca, rejectUnauthorized: false }
+      })
+      await client.connect()
+      return client
+    }
+    for (const n of [1, 2, 3]) {
+      const { value } = await apps.containerApps.listSecrets(names().resourceGroup, pr(n).containerApp)
+      for (const secret of value) removedSecrets.push(secret.value!)
+      removedSecrets.push(decodeURIComponent((await roleUri(n)).password))
+    }
+    const one = await roleUri(1)
+    expect(decodeURIComponent(one.username)).toBe('mlflow_pr_1')
+    // Its own database: MLflow's tables, owned by its role.
+    const own = await connect(one, pr(1).postgresDatabase)
+    try {
+      const tables = await own.query(
+        "select count(*)::int as n from pg_tables where tableowner = 'mlflow_pr_1'"
+      )
+      expect(tables.rows[0].n).toBeGreaterThan(10)
+    } finally {
+      await own.end()
+    }
+    // The base's databases and another PR's: refused by PostgreSQL itself.
+    for (const database of [names().postgresDatabase, names().authDatabase, pr(2).postgresDatabase]) {
+      await expect(connect(one, database)).rejects.toThrow(/permission denied for database/)
+    }
+    // The base still serves with its admin role.
+    expect((await send(info.ingress, fqdn, SEARCH)).status).toBe(200)
+
+    const before = (await emulator.requests()).length
+    const down = await action({ command: 'pr-down', 'pr-number': '2' })
+    expectSuccess(down)
+    const requests = (await emulator.requests()).slice(before)
+    const two = pr(2)
+    const own2 = [
+      two.containerApp,
+      two.migrationJob,
+      two.postgresDatabase,
+      two.authDatabase,
+      two.blobContainer
+    ]
+    expect(requests.filter((q) => isWrite(q) && !own2.some((x) => q.path.includes(`/${x}`)))).toEqual([])
+    await expect(
+      connect(await roleUri(1), pr(1).postgresDatabase).then((k) => k.end())
+    ).resolves.toBeUndefined()
+    for (const n of [1, 3]) {
+      const app = await apps.containerApps.get(names().resourceGroup, pr(n).containerApp)
+      const health = await send(info.ingress, app.configuration!.ingress!.fqdn!, '/health')
+      expect(health.status).toBe(200)
+    }
+    // Its role is gone with it: the PR's credentials open nothing any more.
+    const admin = new URL((await appSecrets())['backend-store-uri']!)
+    const check = await connect(admin, 'postgres')
+    try {
+      const roles = await check.query(
+        "select rolname from pg_roles where rolname like 'mlflow_pr_%' order by 1"
+      )
+      expect(roles.rows.map((row: { rolname: string }) => row.rolname)).toEqual([
+        'mlflow_pr_1',
+        'mlflow_pr_3'
+      ])
+    } finally {
+      await check.end()
+    }
+    for (const n of [1, 3]) expectSuccess(await action({ command: 'pr-down', 'pr-number': String(n) }))
+  }, 1_200_000)
+
   it("a failed migration (a downgrade forced across a schema change) leaves 3.17.2 serving, with the job's log", async () => {
     const { result: r, failed } = await whilePolling(
       emulator,
@@ -440,7 +536,8 @@ describe('deploy and smoke-test a real MLflow on the local Azure', () => {
     const { keys } = await storage.storageAccounts.listKeys(names().resourceGroup, names().storageAccount)
     const secrets = [...Object.values(await appSecrets()), ...keys!.map((k) => k.value!)]
     const password = decodeURIComponent(new URL((await appSecrets())['backend-store-uri']!).password)
-    secrets.push(password)
+    secrets.push(password, ...removedSecrets)
+    expect(removedSecrets.length).toBeGreaterThan(0)
     expect(runs.length).toBeGreaterThanOrEqual(3)
     for (const r of runs) for (const s of secrets) expect(r.everything).not.toContain(s)
   }, 60_000)

@@ -62,6 +62,8 @@ describe('a user-given resource group', () => {
   }, 300_000)
 
   it('destroy deletes the stack in reverse dependency order and keeps the group and its other contents', async () => {
+    // A PR environment stands on the stack: destroy removes it first, its role included.
+    expectSuccess(await runAction({ ...inputs, command: 'pr-up', 'pr-number': '5' }, emulator.env))
     const before = (await emulator.requests()).length
     const r = await runAction({ ...inputs, command: 'destroy' }, emulator.env)
     expectSuccess(r)
@@ -79,11 +81,16 @@ describe('a user-given resource group', () => {
     expect(at(/virtualNetworkLinks\/guest-vnet-link$/i)).toBeLessThan(at(/privateDnsZones\/[^/]+$/i))
     expect(at(/jobs\/guest-migrate$/i)).toBeGreaterThanOrEqual(0)
     expect(at(/jobs\/guest-migrate$/i)).toBeLessThan(at(/managedEnvironments\/guest-env$/i))
-    expect(r.outputs.changes).toBe('14')
+    expect(at(/containerApps\/guest-pr5$/i)).toBeGreaterThanOrEqual(0)
+    expect(at(/containerApps\/guest-pr5$/i)).toBeLessThan(at(/managedEnvironments\/guest-env$/i))
+    expect(at(/databases\/mlflow_pr_5$/i)).toBeLessThan(at(/flexibleServers\/guest-pg-[^/]+$/i))
+    // The stack's 14 resources, and the PR environment's 5 parts (key mode) and its role.
+    expect(r.outputs.changes).toBe('20')
 
     const state = JSON.stringify(await emulator.state())
     expect(state).toContain('teamownstore1')
     expect(state.toLowerCase()).toContain('/resourcegroups/team-shared')
     expect(state).not.toContain('guest-mlflow')
+    expect(state).not.toContain('guest-pr5')
   }, 300_000)
 })
