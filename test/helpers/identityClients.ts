@@ -5,6 +5,7 @@
  */
 import { AuthorizationManagementClient } from '@azure/arm-authorization'
 import { ManagedServiceIdentityClient } from '@azure/arm-msi'
+import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { LocalAzure } from './sdk.js'
 
@@ -36,4 +37,22 @@ export function identityClients(emu: LocalAzure) {
 /** `/subscriptions/<sub>/providers/Microsoft.Authorization/roleDefinitions/<guid>`. */
 export function roleDefinitionId(subscriptionId: string, role: string): string {
   return `/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${role}`
+}
+
+/**
+ * Keyless, the deploying identity itself reaches the stack's lock blob with a token: it needs a
+ * data role (README, "Keyless storage"); here Storage Blob Data Contributor on the subscription.
+ */
+export async function grantDeployerBlobData(
+  emu: LocalAzure & { env: Record<string, string> }
+): Promise<void> {
+  await identityClients(emu).auth.roleAssignments.create(
+    `/subscriptions/${emu.subscriptionId}`,
+    randomUUID(),
+    {
+      roleDefinitionId: roleDefinitionId(emu.subscriptionId, ROLES.storageBlobDataContributor),
+      principalId: emu.env['AZURE_DEPLOYER_PRINCIPAL_ID']!,
+      principalType: 'ServicePrincipal'
+    }
+  )
 }

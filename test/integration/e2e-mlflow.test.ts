@@ -352,16 +352,8 @@ describe('deploy and smoke-test a real MLflow on the local Azure', () => {
 
   it('keyless: a switch to the managed identity and back fails no request; smoke-test passes without keys', async () => {
     // The deploying identity reaches the lock blob with a token once keys are refused.
-    const { identityClients, roleDefinitionId, ROLES } = await import('../helpers/identityClients.js')
-    await identityClients(emulator).auth.roleAssignments.create(
-      `/subscriptions/${emulator.subscriptionId}`,
-      '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9',
-      {
-        roleDefinitionId: roleDefinitionId(emulator.subscriptionId, ROLES.storageBlobDataContributor),
-        principalId: emulator.env['AZURE_DEPLOYER_PRINCIPAL_ID']!,
-        principalType: 'ServicePrincipal'
-      }
-    )
+    const { grantDeployerBlobData } = await import('../helpers/identityClients.js')
+    await grantDeployerBlobData(emulator)
     const to = await logging(() => action({ 'storage-auth': 'managed-identity' }))
     expectSuccess(to.result)
     process.stderr.write(`[e2e] to keyless: ${to.sent} requests meanwhile, ${to.failed.length} failed\n`)

@@ -10,7 +10,7 @@ import { deriveNames } from '../../src/config/naming.js'
 import { errorsOf, runAction, type ActionRun } from '../helpers/action.js'
 import { blobOps } from '../helpers/blobOps.js'
 import { isWrite, startEmulator, type Emulator } from '../helpers/emulator.js'
-import { identityClients, roleDefinitionId, ROLES } from '../helpers/identityClients.js'
+import { grantDeployerBlobData } from '../helpers/identityClients.js'
 import { whilePolling } from '../helpers/ingress.js'
 import { sdkClients, type SdkClients } from '../helpers/sdk.js'
 
@@ -63,17 +63,7 @@ beforeAll(async () => {
   emulator = await startEmulator({ timeScale: 0.002 })
   c = sdkClients(emulator)
   names = deriveNames({ stackName: STACK, subscriptionId: emulator.subscriptionId })
-  // Keyless, the deploying identity itself reaches the stack's lock blob with a token: it needs a
-  // data role on the account (README, "Keyless storage"); here on the subscription.
-  await identityClients(emulator).auth.roleAssignments.create(
-    `/subscriptions/${emulator.subscriptionId}`,
-    randomUUID(),
-    {
-      roleDefinitionId: roleDefinitionId(emulator.subscriptionId, ROLES.storageBlobDataContributor),
-      principalId: emulator.env['AZURE_DEPLOYER_PRINCIPAL_ID']!,
-      principalType: 'ServicePrincipal'
-    }
-  )
+  await grantDeployerBlobData(emulator)
 }, 120_000)
 
 afterAll(async () => {

@@ -13,9 +13,8 @@ import { deriveNames, prNames } from '../../src/config/naming.js'
 import { errorsOf, runAction, type ActionRun } from '../helpers/action.js'
 import { isWrite, startEmulator, type Emulator, type RequestRecord } from '../helpers/emulator.js'
 import { startFakeGitHub, type FakeGitHub } from '../helpers/fakeGitHub.js'
-import { identityClients, roleDefinitionId, ROLES } from '../helpers/identityClients.js'
+import { grantDeployerBlobData, identityClients } from '../helpers/identityClients.js'
 import { sdkClients, type SdkClients } from '../helpers/sdk.js'
-import { randomUUID } from 'node:crypto'
 
 const STACK = 'team-analytics-mlflow-24'
 const REPO = 'acme/models'
@@ -131,16 +130,7 @@ beforeAll(async () => {
   })
   c = sdkClients(emulator)
   names = deriveNames({ stackName: STACK, subscriptionId: emulator.subscriptionId })
-  // Keyless, the deploying identity reaches the stack's lock blob with a token (README, "Keyless storage").
-  await identityClients(emulator).auth.roleAssignments.create(
-    `/subscriptions/${emulator.subscriptionId}`,
-    randomUUID(),
-    {
-      roleDefinitionId: roleDefinitionId(emulator.subscriptionId, ROLES.storageBlobDataContributor),
-      principalId: emulator.env['AZURE_DEPLOYER_PRINCIPAL_ID']!,
-      principalType: 'ServicePrincipal'
-    }
-  )
+  await grantDeployerBlobData(emulator)
 }, 120_000)
 
 afterAll(async () => {
@@ -168,6 +158,9 @@ describe('PR environments on a base stack', () => {
     )
     for (const r of results) expectSuccess(r)
     expect(baseWrites(requests)).toEqual([])
+    process.stderr.write(
+      `[pr] three pr-up at once: ${requests.filter(isWrite).length} writes, ${requests.length} requests, 0 to the base\n`
+    )
     for (const [i, n] of [7, 8, BIG].entries()) {
       const r = results[i]!
       const p = pr(n)
@@ -225,6 +218,9 @@ describe('PR environments on a base stack', () => {
     expect(r.outputs['comment-id']).toBe(String(before.id))
     // Only the PR's own app (its expiry tag) and its container's metadata are written.
     const writes = requests.filter(isWrite)
+    process.stderr.write(
+      `[pr] second pr-up: ${writes.map((w) => `${w.method} ${w.path.split('?')[0]}`).join(', ')}\n`
+    )
     expect(writes.length).toBeLessThanOrEqual(2)
     expect(baseWrites(requests)).toEqual([])
     const posts = github.requests.filter((q) => q.method === 'POST' && q.path.includes('/issues/7/comments'))
@@ -300,6 +296,7 @@ describe('PR environments on a base stack', () => {
     expectSuccess(again)
     expect(again.outputs.changes).toBe('0')
     expect(second.filter(isWrite)).toEqual([])
+    process.stderr.write(`[pr] pr-down: ${requests.filter(isWrite).length} writes; again: 0 writes\n`)
   }, 600_000)
 
   it('gc removes exactly the expired, the closed and the half-made environments', async () => {
