@@ -190,8 +190,10 @@ export function runUrlOf(env: InputEnvironment): string | undefined {
 
 export function parseInputs(read: InputReader, env: InputEnvironment = {}, context: RunContext = {}): Config {
   const f = new Fields(read)
-  const command = f.oneOf('command', COMMANDS, 'deploy')
-  if (command === 'smoke-test') return parseSmokeTest(f, env)
+  const asked = f.oneOf('command', COMMANDS, 'deploy')
+  if (asked === 'smoke-test') return parseSmokeTest(f, env)
+  // destroy with a pr-number removes that PR's environment only, never the base it stands on.
+  const command = asked === 'destroy' && f.optional('pr-number') !== undefined ? 'pr-down' : asked
   const isPr = command === 'pr-up' || command === 'pr-down'
   const prNumber = isPr ? parsePrNumber(f, context.event) : 0
   if (isPr && context.event?.fromFork && context.event.number === prNumber) {
@@ -279,6 +281,23 @@ export function parseInputs(read: InputReader, env: InputEnvironment = {}, conte
   return { ...common, ...settings, command, ...(prSettings ? { pr: prSettings } : {}) }
 }
 
+/** The stack's names, or with `pr-number` its PR environment's: smoke-test finds that app's URL. */
+function smokeNames(
+  f: Fields,
+  opts: { stackName: string; subscriptionId: string; resourceGroup?: string }
+): StackNames {
+  const base = deriveNames(opts)
+  const given = f.optional('pr-number')
+  if (given === undefined) return base
+  if (!isValidPrNumber(given)) {
+    f.problem('pr-number', given, PR_NUMBER_RULE)
+    return base
+  }
+  const { databaseRole: _role, ...names } = prNames(base, { ...opts, prNumber: Number(given) })
+  void _role
+  return names
+}
+
 /** The PR of the input, else of the event that triggered the run. */
 function parsePrNumber(f: Fields, event: PullRequestEvent | undefined): number {
   const given = f.optional('pr-number')
@@ -328,7 +347,7 @@ function parseSmokeTest(f: Fields, env: InputEnvironment): SmokeConfig {
     command: 'smoke-test',
     trackingUri,
     stackName,
-    names: stackName === '' ? undefined : deriveNames({ stackName, subscriptionId, resourceGroup }),
+    names: stackName === '' ? undefined : smokeNames(f, { stackName, subscriptionId, resourceGroup }),
     azure,
     demo: f.boolean('mlflow-demo', true),
     timeoutMs: f.integer('wait-timeout', 10, 7200, 1200) * 1000,

@@ -100,7 +100,7 @@ const pr = (n: number) =>
 
 /** Writes to the base stack's own resources (the PR's parts live beside them in the group). */
 function baseWrites(requests: RequestRecord[]): RequestRecord[] {
-  const own = [7, 8, BIG, 10, 11].flatMap((n) => {
+  const own = [7, 8, BIG, 10, 11, 20].flatMap((n) => {
     const p = pr(n)
     return [
       p.containerApp,
@@ -355,6 +355,30 @@ describe('PR environments on a base stack', () => {
     expect(plans).toHaveLength(1)
     expect(plans[0]!.body).toMatch(/v3\.16\.1/)
     expect(r2.outputs['comment-id']).toBe(String(plans[0]!.id))
+  }, 600_000)
+
+  it('smoke-test with a pr-number tests that PR environment; destroy with a pr-number removes only it', async () => {
+    const smoke = await action(
+      { command: 'smoke-test', 'pr-number': '7', 'mlflow-demo': 'false' },
+      gitHubEnv()
+    )
+    expectSuccess(smoke)
+    expect(smoke.outputs['tracking-uri']).toMatch(new RegExp(`^https://${pr(7).containerApp}\\.`))
+    expectSuccess(await action({ command: 'pr-up', 'pr-number': '20' }, gitHubEnv()))
+    const { value: r, requests } = await during(() =>
+      action({ command: 'destroy', 'pr-number': '20' }, gitHubEnv())
+    )
+    expectSuccess(r)
+    expect(r.outputs['app-name']).toBe(pr(20).containerApp)
+    expect(requests.some((q) => q.method === 'DELETE' && /\/resourcegroups\/[^/]+$/i.test(q.path))).toBe(
+      false
+    )
+    expect(baseWrites(requests)).toEqual([])
+    await expect(c.aca.containerApps.get(names.resourceGroup, pr(20).containerApp)).rejects.toMatchObject({
+      statusCode: 404
+    })
+    await c.aca.containerApps.get(names.resourceGroup, names.containerApp)
+    await c.aca.containerApps.get(names.resourceGroup, pr(7).containerApp)
   }, 600_000)
 
   it('no secret value appears in any log, output, summary or PR comment', async () => {

@@ -104,6 +104,15 @@ describe('pr-up, pr-down and gc inputs', () => {
     expect(Date.parse(soon.pr!.expiresAt) - Date.now()).toBeLessThanOrEqual(1_800_000)
     expect(() => parse({ command: 'pr-up', 'pr-number': '3', 'min-replicas': '2' })).toThrow(/min-replicas/)
   })
+  it('destroy with a pr-number removes that PR environment only; smoke-test with one tests it', () => {
+    const down = parse({ command: 'destroy', 'pr-number': '12' }) as PrDownConfig
+    expect(down.command).toBe('pr-down')
+    expect(down.pr.number).toBe(12)
+    expect(parse({ command: 'destroy' }).command).toBe('destroy')
+    const smoke = parse({ command: 'smoke-test', 'pr-number': '12' })
+    expect(smoke.command === 'smoke-test' && smoke.names?.containerApp).toBe('team-a-pr12')
+    expect(() => parse({ command: 'smoke-test', 'pr-number': 'x' })).toThrow(/pr-number/)
+  })
   it('refuse a PR from a fork before anything else', () => {
     const event = {
       number: 9,
