@@ -41,33 +41,30 @@ export async function gc(
   const lock = await lockBase(config, port, log)
   try {
     const envs = await findPrEnvironments(config, port)
-    const target = gitHubTarget(
-      {
-        GITHUB_API_URL: config.github.apiUrl,
-        ...(config.github.repository ? { GITHUB_REPOSITORY: config.github.repository } : {})
-      },
-      config.github.token
-    )
-    const asked = envs.filter(
-      (e) =>
-        e.parts.includes('app') &&
-        (!e.repository || e.repository.toLowerCase() === config.github.repository?.toLowerCase())
-    )
-    let states = new Map<number, { state: 'open' | 'closed' | 'unknown'; reason?: string }>()
-    if (target && asked.length > 0) {
-      states = await pullRequestStates(
-        gitHubClient(target),
-        target,
-        asked.map((e) => e.number)
+    // Each environment's PR is asked of the repository it was made for (its tag), else of this run's.
+    const asked = envs.filter((e) => e.parts.includes('app'))
+    const byRepository = new Map<string, number[]>()
+    for (const e of asked) {
+      const repository = e.repository ?? config.github.repository
+      if (repository) byRepository.set(repository, [...(byRepository.get(repository) ?? []), e.number])
+    }
+    const states = new Map<number, { state: 'open' | 'closed' | 'unknown'; reason?: string }>()
+    for (const [repository, numbers] of byRepository) {
+      const target = gitHubTarget(
+        { GITHUB_API_URL: config.github.apiUrl, GITHUB_REPOSITORY: repository },
+        config.github.token
       )
-    } else if (asked.length > 0) {
+      if (!target) continue
+      for (const [n, state] of await pullRequestStates(gitHubClient(target), target, numbers))
+        states.set(n, state)
+    }
+    if (asked.length > 0 && (!config.github.token || byRepository.size === 0)) {
       log.warning(
-        'No github-token or repository: gc removes only expired PR environments, without asking GitHub which PRs are closed.'
+        'No github-token or repository: gc removes only expired and half-made PR environments, without asking GitHub which PRs are closed.'
       )
     }
     const decisions = gcDecisions(envs, {
       now: now(),
-      ...(config.github.repository ? { repository: config.github.repository } : {}),
       prStates: states
     })
     const removed: PrDownResult[] = []

@@ -180,7 +180,7 @@ export function gcDecisions(
   envs: readonly FoundPrEnvironment[],
   opts: {
     now: number
-    repository?: string
+    /** What GitHub said of each PR (asked of the repository the environment was made for). */
     prStates: ReadonlyMap<number, { state: 'open' | 'closed' | 'unknown'; reason?: string }>
   }
 ): GcDecision[] {
@@ -194,9 +194,7 @@ export function gcDecisions(
       }
     if (!Number.isNaN(expires) && expires <= opts.now)
       return { number: env.number, remove: true, reason: `expired at ${env.expiresAt}` }
-    const sameRepository =
-      !env.repository || !opts.repository || env.repository.toLowerCase() === opts.repository.toLowerCase()
-    const pr = sameRepository ? opts.prStates.get(env.number) : undefined
+    const pr = opts.prStates.get(env.number)
     if (pr?.state === 'closed')
       return { number: env.number, remove: true, reason: `PR #${env.number} is closed` }
     const until = env.expiresAt ? `expires ${env.expiresAt}` : 'no expiry recorded'
@@ -204,7 +202,7 @@ export function gcDecisions(
       ? pr.state === 'open'
         ? 'PR open'
         : `PR state unknown (${pr.reason ?? 'not asked'})`
-      : `PR of ${env.repository ?? 'another repository'} not asked`
+      : 'PR state not asked (no github-token or repository)'
     return { number: env.number, remove: false, reason: `${state}; ${until}` }
   })
 }

@@ -269,7 +269,7 @@ describe('gc decisions', () => {
         env(5),
         env(6, { repository: 'acme/other' })
       ],
-      { now, repository: 'acme/models', prStates: states }
+      { now, prStates: states }
     )
     expect(d.map((x) => [x.number, x.remove])).toEqual([
       [1, false],
