@@ -7,7 +7,7 @@ import * as core from '@actions/core'
 import { createAzurePort, describeAzureError } from './azure/index.js'
 import { createCredential, staticTokenCredential } from './azure/credential.js'
 import type { AzurePort } from './azure/port.js'
-import { deploy } from './commands/deploy.js'
+import { deploy, type DeployResult } from './commands/deploy.js'
 import { DeployFailedError } from './commands/execute.js'
 import { rollback } from './commands/rollback.js'
 import { destroy } from './commands/destroy.js'
@@ -151,14 +151,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
         core.setOutput('app-name', config.names.containerApp)
         core.setOutput('resource-group', config.names.resourceGroup)
         if (result.comment) core.setOutput('comment-id', String(result.comment.id))
-        if (result.deploy) {
-          const d = result.deploy
-          if (d.trackingUri) core.setOutput('tracking-uri', d.trackingUri)
-          if (d.revision) core.setOutput('revision', d.revision)
-          core.setOutput('changes', String(d.changes))
-          core.setOutput('migrated', String(d.migrated))
-          await writeSummary(deploySummary(d))
-        }
+        if (result.deploy) await reportDeploy(result.deploy)
         if (result.smoke) {
           core.setOutput('smoke-result', result.smoke.passed ? 'passed' : 'failed')
           await writeSummary(smokeSummary(result.smoke))
@@ -219,6 +212,19 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   }
 }
 
+/** The outputs and the summary of a run that planned or rolled out a stack (or a PR's). */
+async function reportDeploy(result: DeployResult): Promise<void> {
+  core.setOutput('resource-group', result.resourceGroup)
+  core.setOutput('app-name', result.appName)
+  core.setOutput('changes', String(result.changes))
+  if (result.trackingUri) core.setOutput('tracking-uri', result.trackingUri)
+  if (result.revision) core.setOutput('revision', result.revision)
+  if (result.previousRevision) core.setOutput('previous-revision', result.previousRevision)
+  core.setOutput('migrated', String(result.migrated))
+  if (result.storageKey) core.setOutput('active-key', result.storageKey.active)
+  await writeSummary(deploySummary(result))
+}
+
 async function deployOrPlan(config: Config, port: AzurePort): Promise<void> {
   if (
     config.command !== 'deploy' &&
@@ -242,15 +248,7 @@ async function deployOrPlan(config: Config, port: AzurePort): Promise<void> {
     }
     throw error
   }
-  core.setOutput('resource-group', result.resourceGroup)
-  core.setOutput('app-name', result.appName)
-  core.setOutput('changes', String(result.changes))
-  if (result.trackingUri) core.setOutput('tracking-uri', result.trackingUri)
-  if (result.revision) core.setOutput('revision', result.revision)
-  if (result.previousRevision) core.setOutput('previous-revision', result.previousRevision)
-  core.setOutput('migrated', String(result.migrated))
-  if (result.storageKey) core.setOutput('active-key', result.storageKey.active)
-  await writeSummary(deploySummary(result))
+  await reportDeploy(result)
   if (config.command === 'plan') {
     const comment = await postPlanComment(
       config,

@@ -16,7 +16,7 @@ import {
   type KeyState,
   type RotationPlan
 } from '../stack/storageKeys.js'
-import { acquireStackLock, type HeldLock } from './stackLock.js'
+import { lockExistingStack, type HeldLock } from './stackLock.js'
 import { InputError } from '../config/errors.js'
 import type { DeployConfig, StackCommand } from '../config/inputs.js'
 import type { TimelineEntry } from '../engine/dag.js'
@@ -386,16 +386,7 @@ export async function lockStack(
     await port.handlers.storageAccount.put(addresses.storageAccount, spec('storageAccount'))
     created.push('storageAccount')
   }
-  const keys = await port.listStorageKeys(addresses.storageAccount)
-  log.mask(keys.key1)
-  log.mask(keys.key2)
-  const lock = await acquireStackLock(port, addresses.storageAccount, keys, {
-    stack: config.stackName,
-    holder: { holder: config.holder, command: config.command, since: new Date().toISOString() },
-    timeoutMs: config.lockTimeoutMs,
-    pollMs: Math.max(config.azure.pollIntervalMs, 1000),
-    log
-  })
+  const lock = await lockExistingStack(config, port, log)
   return { ...lock, created }
 }
 

@@ -81,7 +81,11 @@ export async function destroy(config: DestroyConfig, port: AzurePort, log: Log):
 
   // In a group the user brought, the stack's PR environments go first: they stand on its
   // environment, server and account, which could not be deleted under them.
-  const prs = await findPrEnvironments(config, port)
+  const prs = await findPrEnvironments(config, port, {
+    resourceGroup: true,
+    postgresServer: actual.postgresServer !== undefined,
+    storageAccount: actual.storageAccount !== undefined
+  })
   let prChanges = 0
   for (const pr of prs) {
     log.info(`PR #${pr.number}'s environment stands on stack ${config.stackName}: removing it first`)

@@ -103,15 +103,19 @@ export async function gc(
 /** Every PR environment of the stack, from any of its parts that exists. */
 export async function findPrEnvironments(
   config: Pick<GcConfig, 'names' | 'stackName'>,
-  port: AzurePort
+  port: AzurePort,
+  /** Which of the base's group, server and account exist, when the caller has read them already. */
+  known?: { resourceGroup: boolean; postgresServer: boolean; storageAccount: boolean }
 ): Promise<FoundPrEnvironment[]> {
   const base = stackAddresses(config.names)
   const rg = config.names.resourceGroup
-  const [group, server, account] = await Promise.all([
-    port.handlers.resourceGroup.get(base.resourceGroup),
-    port.handlers.postgresServer.get(base.postgresServer),
-    port.handlers.storageAccount.get(base.storageAccount)
-  ])
+  const [group, server, account] = known
+    ? [known.resourceGroup, known.postgresServer, known.storageAccount]
+    : await Promise.all([
+        port.handlers.resourceGroup.get(base.resourceGroup),
+        port.handlers.postgresServer.get(base.postgresServer),
+        port.handlers.storageAccount.get(base.storageAccount)
+      ])
   if (!group) return []
   const [apps, jobs, databases, containers] = await Promise.all([
     port.listContainerApps(rg),

@@ -15,7 +15,7 @@ import { deleteAny, type DestroyEntry } from './destroy.js'
 import { formatSeconds, type Log } from './log.js'
 import { describeExecution, indent, LOG_LINES, runJobToEnd } from './rollout.js'
 import { readActualState } from './state.js'
-import { acquireStackLock, type HeldLock } from './stackLock.js'
+import { lockExistingStack, type HeldLock, type LockSettings } from './stackLock.js'
 
 const PARALLELISM = 6
 
@@ -42,9 +42,7 @@ export interface PrBase {
 
 /** The lock of the base stack, when it still has its storage account (it holds the lock blob). */
 export async function lockBase(
-  config: Pick<CommonConfig, 'stackName' | 'names' | 'holder' | 'lockTimeoutMs' | 'azure'> & {
-    command: string
-  },
+  config: LockSettings,
   port: AzurePort,
   log: Log
 ): Promise<HeldLock | undefined> {
@@ -53,16 +51,7 @@ export async function lockBase(
     log.info(`Base stack ${config.stackName} has no storage account ${account.name}: no lock to take.`)
     return undefined
   }
-  const keys = await port.listStorageKeys(account)
-  log.mask(keys.key1)
-  log.mask(keys.key2)
-  return acquireStackLock(port, account, keys, {
-    stack: config.stackName,
-    holder: { holder: config.holder, command: config.command, since: new Date().toISOString() },
-    timeoutMs: config.lockTimeoutMs,
-    pollMs: Math.max(config.azure.pollIntervalMs, 1000),
-    log
-  })
+  return lockExistingStack(config, port, log)
 }
 
 export async function prDown(config: PrDownConfig, port: AzurePort, log: Log): Promise<PrDownResult> {

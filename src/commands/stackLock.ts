@@ -8,6 +8,8 @@
 import { randomUUID } from 'node:crypto'
 import type { LockBlob, LockHolder } from '../azure/blobData.js'
 import type { AzurePort, ResourceAddress, StorageKeys } from '../azure/port.js'
+import type { CommonConfig } from '../config/inputs.js'
+import { stackAddresses } from '../stack/graph.js'
 import { pollUntil, PollTimeoutError } from '../util/poll.js'
 import { formatSeconds, type Log } from './log.js'
 
@@ -131,4 +133,27 @@ export async function acquireStackLock(
       })
     }
   }
+}
+
+/** What a run needs to take its stack's lock. */
+export type LockSettings = Pick<
+  CommonConfig,
+  'stackName' | 'names' | 'holder' | 'lockTimeoutMs' | 'azure'
+> & {
+  command: string
+}
+
+/** Takes the lock of a stack whose storage account exists, with the account's keys. */
+export async function lockExistingStack(config: LockSettings, port: AzurePort, log: Log): Promise<HeldLock> {
+  const account = stackAddresses(config.names).storageAccount
+  const keys = await port.listStorageKeys(account)
+  log.mask(keys.key1)
+  log.mask(keys.key2)
+  return acquireStackLock(port, account, keys, {
+    stack: config.stackName,
+    holder: { holder: config.holder, command: config.command, since: new Date().toISOString() },
+    timeoutMs: config.lockTimeoutMs,
+    pollMs: Math.max(config.azure.pollIntervalMs, 1000),
+    log
+  })
 }

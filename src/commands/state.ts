@@ -109,7 +109,8 @@ export async function gatherFacts(
   opts: { pr?: boolean } = {}
 ): Promise<Facts> {
   const [sharedKey, keys, revisions] = await Promise.all([
-    actual.logAnalytics ? port.getWorkspaceSharedKey(addresses.logAnalytics) : undefined,
+    // A PR environment never writes the base's environment, the one resource that needs this key.
+    actual.logAnalytics && !opts.pr ? port.getWorkspaceSharedKey(addresses.logAnalytics) : undefined,
     actual.storageAccount ? port.listStorageKeys(addresses.storageAccount) : undefined,
     actual.containerApp ? port.listRevisions(addresses.containerApp) : []
   ])

@@ -14,6 +14,7 @@ import {
   isValidStorageAccountName,
   isValidPrNumber,
   PR_NUMBER_RULE,
+  prDatabaseRole,
   prNames,
   type StackNames
 } from './naming.js'
@@ -231,7 +232,7 @@ export function parseInputs(read: InputReader, env: InputEnvironment = {}, conte
   const azure = parseConnection(f, subscriptionId)
   const baseNames = deriveNames({ stackName, subscriptionId, resourceGroup, storageAccount })
   const pr = isPr ? prNames(baseNames, { stackName, subscriptionId, prNumber }) : undefined
-  const { databaseRole, ...names } = pr ?? { ...baseNames, databaseRole: '' }
+  const names = pr ?? baseNames
   const nowSeconds = Math.floor(Date.now() / 1000)
   // 0 is allowed: an environment gc may remove at its next sweep (a throwaway for one CI run).
   const expiresAfterHours = isPr ? f.number('expires-after', 0, 720, 72) : 0
@@ -240,7 +241,7 @@ export function parseInputs(read: InputReader, env: InputEnvironment = {}, conte
         number: prNumber,
         ...(env.GITHUB_REPOSITORY ? { repository: env.GITHUB_REPOSITORY } : {}),
         baseNames,
-        databaseRole,
+        databaseRole: prDatabaseRole(prNumber),
         expiresAfterHours,
         expiresAt: new Date(nowSeconds * 1000 + Math.round(expiresAfterHours * 3_600_000)).toISOString(),
         demo: command === 'pr-up' && f.boolean('mlflow-demo', false)
@@ -293,9 +294,7 @@ function smokeNames(
     f.problem('pr-number', given, PR_NUMBER_RULE)
     return base
   }
-  const { databaseRole: _role, ...names } = prNames(base, { ...opts, prNumber: Number(given) })
-  void _role
-  return names
+  return prNames(base, { ...opts, prNumber: Number(given) })
 }
 
 /** The PR of the input, else of the event that triggered the run. */

@@ -141,7 +141,7 @@ export function prAppName(stackName: string, prNumber: number): string {
 export function prNames(
   base: StackNames,
   opts: { stackName: string; subscriptionId: string; prNumber: number }
-): StackNames & { databaseRole: string } {
+): StackNames {
   const app = prAppName(opts.stackName, opts.prNumber)
   const n = opts.prNumber
   return {
@@ -149,7 +149,6 @@ export function prNames(
     // PostgreSQL identifiers: ≤ 63 bytes, lower case needs no quoting.
     postgresDatabase: `${base.postgresDatabase}_pr_${n}`,
     authDatabase: `${base.authDatabase}_pr_${n}`,
-    databaseRole: `mlflow_pr_${n}`,
     // Blob container names: 3–63 lower-case letters, digits and single hyphens.
     blobContainer: `${base.blobContainer}-pr${n}`,
     containerApp: app,
@@ -160,6 +159,11 @@ export function prNames(
     ),
     blobRoleScope: `${base.storageAccount}/blobServices/default/containers/${base.blobContainer}-pr${n}`
   }
+}
+
+/** The PostgreSQL role that owns a PR environment's databases (an identifier, ≤ 63 bytes). */
+export function prDatabaseRole(prNumber: number): string {
+  return `mlflow_pr_${prNumber}`
 }
 
 /** The PR number a name of a PR environment's part carries, or undefined. */

@@ -82,15 +82,25 @@ export const SECRET_ADMIN_DATABASE_URI = 'admin-database-uri'
  *    DATABASE … OWNER TO` needs SET on the new owner, hence the GRANT to CURRENT_USER
  *    (postgresql.org/docs/16/sql-alterdatabase.html, sql-createrole.html).
  *  - PUBLIC may CONNECT to every database by default (postgresql.org/docs/16/ddl-priv.html).
+ *  - The role's password is sent as a SCRAM-SHA-256 verifier (RFC 5802 / RFC 7677, the form
+ *    `pg_authid` stores), never as text: a statement that fails is written to the server's log
+ *    (`log_min_error_statement` ERROR), which only the superuser could turn off.
  */
 export const PR_DATABASE_SCRIPT = [
-  'import os, re',
+  'import base64, hashlib, hmac, os, re',
   'from urllib.parse import unquote, urlparse',
   'import psycopg2',
   'from psycopg2 import sql',
   "dsn = lambda uri: re.sub(r'^postgresql\\+\\w+://', 'postgresql://', uri)",
   "own = urlparse(dsn(os.environ['MLFLOW_BACKEND_STORE_URI']))",
   'role, password = unquote(own.username), unquote(own.password)',
+  'def verifier(text):',
+  '    salt, rounds = os.urandom(16), 4096',
+  "    salted = hashlib.pbkdf2_hmac('sha256', text.encode(), salt, rounds)",
+  "    client = hmac.new(salted, b'Client Key', 'sha256').digest()",
+  "    server = hmac.new(salted, b'Server Key', 'sha256').digest()",
+  '    b64 = lambda b: base64.b64encode(b).decode()',
+  "    return f'SCRAM-SHA-256${rounds}:{b64(salt)}${b64(hashlib.sha256(client).digest())}:{b64(server)}'",
   "conn = psycopg2.connect(dsn(os.environ['MLFLOW_ADMIN_DATABASE_URI']))",
   'conn.autocommit = True',
   'cur = conn.cursor()',
@@ -102,7 +112,7 @@ export const PR_DATABASE_SCRIPT = [
   'else:',
   "    cur.execute('SELECT 1 FROM pg_roles WHERE rolname = %s', (role,))",
   "    verb = 'ALTER' if cur.fetchone() else 'CREATE'",
-  "    cur.execute(sql.SQL(verb + ' ROLE {} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD {}').format(sql.Identifier(role), sql.Literal(password)))",
+  "    cur.execute(sql.SQL(verb + ' ROLE {} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD {}').format(sql.Identifier(role), sql.Literal(verifier(password))))",
   "    run('GRANT {} TO CURRENT_USER', role)",
   "    for db in names('MLFLOW_PR_DATABASES'):",
   "        run('ALTER DATABASE {} OWNER TO {}', db, role)",

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
 import { InputError } from '../../src/config/errors.js'
 import { parseInputs, type DeployConfig, type PrDownConfig } from '../../src/config/inputs.js'
-import { deriveNames, prAppName, prNames } from '../../src/config/naming.js'
+import { deriveNames, prAppName, prDatabaseRole, prNames } from '../../src/config/naming.js'
 import {
   checkConnectionBudget,
   connectionsPerReplica,
@@ -57,13 +57,13 @@ describe('PR environment names', () => {
     expect(pr).toMatchObject({
       postgresDatabase: 'mlflow_pr_42',
       authDatabase: 'mlflow_auth_pr_42',
-      databaseRole: 'mlflow_pr_42',
       blobContainer: 'mlflow-artifacts-pr42',
       containerApp: 'team-a-pr42',
       migrationJob: 'team-a-pr42-db',
       identity: 'team-a-pr42-id',
       blobRoleScope: `${base.storageAccount}/blobServices/default/containers/mlflow-artifacts-pr42`
     })
+    expect(prDatabaseRole(42)).toBe('mlflow_pr_42')
     // Shared with the base, by construction.
     for (const k of ['resourceGroup', 'postgresServer', 'storageAccount', 'managedEnvironment'] as const)
       expect(pr[k]).toBe(base[k])
@@ -174,6 +174,7 @@ describe('desired state of a PR environment', () => {
       'backend-store-uri'
     ])
     const script = job.container.args.join('\n')
+    expect(script.indexOf('CREATE')).toBeGreaterThanOrEqual(0)
     expect(script.indexOf('CREATE')).toBeLessThan(script.indexOf('mlflow.db'))
     expect(job.container.env).toEqual(
       expect.arrayContaining([
