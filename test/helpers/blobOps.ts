@@ -4,10 +4,10 @@
  * on Azure would: through DNS (here the proxy) and a certificate it trusts (here the CA).
  */
 import { execFile } from 'node:child_process'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { ROOT } from './root.js'
 
-const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'blob-ops.mjs')
+const SCRIPT = join(ROOT, 'test', 'helpers', 'blob-ops.mjs')
 
 export type BlobCredential =
   | { kind: 'key'; key: string }

@@ -6,10 +6,9 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { request } from 'node:https'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { ROOT } from './root.js'
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const MAIN = join(ROOT, '.build', 'emulator', 'main.js')
 const READY_DEADLINE_MS = 30_000
 // A real MLflow server and PostgreSQL take a few seconds to shut down.

@@ -1,0 +1,7 @@
+import type { Scenario } from './suite.js'
+
+export const badInput: Scenario = {
+  name: 'badInput',
+  runtime: 'standin',
+  async run() {}
+}

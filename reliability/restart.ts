@@ -1,0 +1,7 @@
+import type { Scenario } from './suite.js'
+
+export const restart: Scenario = {
+  name: 'restart',
+  runtime: 'standin',
+  async run() {}
+}
