@@ -8,7 +8,10 @@ import { parsePropagation } from './propagation.js'
 export const USAGE =
   'usage: main.js --state DIR [--port N] [--time-scale X] [--faults SPEC] [--seed N] [--runtime standin|mlflow] ' +
   '[--unregistered NS1,NS2] [--taken-names name1,name2] [--fail-operations kind=Code,...] [--crash-images img1,img2] ' +
-  '[--propagation storageKey=S,roleAssignment=S,principal=S]'
+  '[--propagation storageKey=S,roleAssignment=S,principal=S] [--client-ip A.B.C.D] [--deny-actions A1,A2]'
+
+/** The runner's public address unless `--client-ip` says otherwise (RFC 5737 TEST-NET-3). */
+export const DEFAULT_CLIENT_IP = '203.0.113.10'
 
 const RUNTIMES: RuntimeKind[] = ['standin', 'mlflow']
 
@@ -23,8 +26,24 @@ const OPTIONS = {
   'taken-names': { type: 'string' },
   'fail-operations': { type: 'string' },
   'crash-images': { type: 'string' },
-  propagation: { type: 'string' }
+  propagation: { type: 'string' },
+  'client-ip': { type: 'string' },
+  'deny-actions': { type: 'string' }
 } as const
+
+/**
+ * `--deny-actions Microsoft.App/containerApps/write,Microsoft.App/register/action,...`: ARM actions
+ * (role-definition syntax, `*` wildcards) the deploying principal lacks (authorization.ts).
+ */
+function parseDenyActions(list: string[]): string[] {
+  for (const action of list) {
+    if (!/^[\w.*-]+(\/[\w.*-]+)*$/.test(action) || (!action.includes('/') && action !== '*'))
+      throw new Error(
+        `--deny-actions: '${action}' is not an ARM action such as Microsoft.App/containerApps/write`
+      )
+  }
+  return list
+}
 
 /**
  * `--fail-operations postgresServers.put=QuotaExceeded,...`: every operation of that kind fails
@@ -68,6 +87,10 @@ export function parseArgs(argv: string[]): EmulatorConfig {
   const runtime = (values.runtime ?? 'standin') as RuntimeKind
   if (!RUNTIMES.includes(runtime))
     throw new Error(`--runtime: '${runtime}' is not one of ${RUNTIMES.join(', ')}`)
+  const clientIp = values['client-ip'] ?? DEFAULT_CLIENT_IP
+  const octets = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(clientIp)
+  if (!octets || octets.slice(1).some((o) => Number(o) > 255))
+    throw new Error(`--client-ip: '${clientIp}' is not an IPv4 address`)
   const port =
     values.port !== undefined
       ? number('port', 0, (n) => Number.isInteger(n) && n >= 0 && n < 65536)
@@ -83,6 +106,8 @@ export function parseArgs(argv: string[]): EmulatorConfig {
     takenNames: list('taken-names'),
     crashImages: list('crash-images'),
     failOperations: parseFailures(values['fail-operations']),
-    propagation: parsePropagation(values.propagation)
+    propagation: parsePropagation(values.propagation),
+    clientIp,
+    denyActions: parseDenyActions(list('deny-actions'))
   }
 }

@@ -28,6 +28,13 @@ export interface EmulatorConfig {
   failOperations: Record<string, string>
   /** Propagation whiles fixed by `--propagation` (realistic seconds, scaled); others are seeded draws. */
   propagation: Partial<Record<PropagationKind, number>>
+  /**
+   * The runner's public address (`--client-ip`): every connection from outside the managed
+   * environments appears to the apps' ingress from it (`networkRules.ts`).
+   */
+  clientIp: string
+  /** ARM actions the deploying principal lacks (`--deny-actions`, `*` wildcards): 403 `AuthorizationFailed`. */
+  denyActions: string[]
 }
 
 export interface ProviderCheck {

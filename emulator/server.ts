@@ -1,11 +1,13 @@
 /**
- * The HTTPS front door: request log, token check, api-version check, seeded faults, then routing.
+ * The HTTPS front door: request log, token check, the deploying principal's missing permissions
+ * (`--deny-actions`, authorization.ts), api-version check, seeded faults, then routing.
  * Resource-group existence, resource-group deletion and provider registration are checked here once
  * for every route instead of in each resource module.
  */
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createServer, type Server } from 'node:https'
+import { Authorization } from './authorization.js'
 import type { EmulatorContext, ProviderCheck } from './context.js'
 import {
   ArmError,
@@ -16,6 +18,7 @@ import {
 } from './errors.js'
 import { FaultInjector, isWrite } from './faults.js'
 import { GUID_PATTERN, resourceGroupId } from './ids.js'
+import { deployer } from './identity.js'
 import { isObject, stringAt, type JsonObject, type JsonValue } from './json.js'
 import { listenOnLoopback } from './listen.js'
 import type { RequestLog } from './requestLog.js'
@@ -40,8 +43,10 @@ const SUBSCRIPTION_IN_PATH = /^\/subscriptions\/([^/]+)/i
 export class ArmServer {
   private readonly server: Server
   private origin = 'https://127.0.0.1'
+  private readonly authorization: Authorization
 
   constructor(private readonly deps: ServerDeps) {
+    this.authorization = new Authorization(deps.ctx.config.denyActions, () => deployer(deps.ctx))
     this.server = createServer({ cert: deps.tls.cert, key: deps.tls.key }, (req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         process.stderr.write(`[emulator] unhandled: ${err instanceof Error ? err.stack : String(err)}\n`)
@@ -133,6 +138,8 @@ export class ArmServer {
           : "Authentication failed. The 'Authorization' header is missing."
       )
     }
+    // ARM decides what the caller may do before anything else looks at the request.
+    this.authorization.check(method, path)
     const apiVersion = query.get('api-version')
     if (!apiVersion) {
       throw badRequest(

@@ -7,6 +7,7 @@ import { registerContainerApps } from './containerApps.js'
 import { JobRunner, registerJobs } from './jobs.js'
 import { registerManagedEnvironments } from './managedEnvironments.js'
 import { registerOperations } from './operations.js'
+import { registerPermissions } from './permissions.js'
 import { registerPostgresServers } from './postgresServers.js'
 import { registerPrivateDnsZones } from './privateDnsZones.js'
 import { ProviderRegistry, registerProviders } from './providers.js'
@@ -44,5 +45,6 @@ export function registerResources(ctx: EmulatorContext, router: Router): Resourc
   registerAuthTokens(ctx, router)
   registerUserAssignedIdentities(ctx, router)
   registerRoleAssignments(ctx, router, (id) => findPrincipal(ctx, id), tenantOf)
+  registerPermissions(ctx, router)
   return { providers, revisions, jobs }
 }

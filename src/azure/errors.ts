@@ -6,6 +6,8 @@
  * - a plain `Error('The long-running operation has failed. <code>. <message>')` for a failed LRO.
  */
 
+import { permissionFix } from '../stack/permissions.js'
+
 export const LRO_FAILED_PREFIX = 'The long-running operation has failed.'
 
 export interface RestErrorLike {
@@ -72,8 +74,28 @@ export function isNotFound(err: unknown): boolean {
   return lro !== undefined && NOT_FOUND_CODES.has(lro.code.toLowerCase())
 }
 
+/**
+ * The action and scope of ARM's 403 `AuthorizationFailed` ("The client '<id>' with object id
+ * '<id>' does not have authorization to perform action '<action>' over scope '<scope>' or the
+ * scope is invalid. …", Azure/azure-cli#32165), or undefined for any other error.
+ */
+export function authorizationFailure(err: unknown): { action: string; scope: string } | undefined {
+  if (!isRestError(err)) return undefined
+  if (err.statusCode !== 403 && err.code !== 'AuthorizationFailed') return undefined
+  const m = /perform action '([^']+)' over scope '([^']*)'/.exec(err.message)
+  return m ? { action: m[1]!, scope: m[2]! } : undefined
+}
+
 /** One line for logs and reports: `<code>: <message>` (ARM messages carry none of our secrets). */
 export function describeAzureError(err: unknown): string {
+  const denied = authorizationFailure(err)
+  if (denied) {
+    // Azure's words name the action, but bury it: say it first, and what to do.
+    return (
+      `AuthorizationFailed: the deploying identity lacks ${denied.action} on ${denied.scope}; ` +
+      `${permissionFix(denied.action)} (Azure: ${(err as RestErrorLike).message})`
+    )
+  }
   if (isRestError(err)) {
     const code = err.code ?? (err.statusCode !== undefined ? `HTTP ${err.statusCode}` : 'RestError')
     return `${code}: ${err.message}`

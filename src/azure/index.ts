@@ -31,6 +31,7 @@ import { listDatabases, postgresDatabaseHandler } from './postgresDatabases.js'
 import { getMaxConnections, getRestoreWindow, postgresServerHandler, setPassword } from './postgresServers.js'
 import { privateDnsLinkHandler } from './privateDnsLinks.js'
 import { privateDnsZoneHandler } from './privateDnsZones.js'
+import { listPermissions } from './permissions.js'
 import { getProvider, registerProvider } from './providers.js'
 import { resourceGroupHandler } from './resourceGroups.js'
 import { withRetry } from './retry.js'
@@ -43,7 +44,7 @@ export type { AzureClients, ClientOptions } from './clients.js'
 export { createClients, DEFAULT_ARM_ENDPOINT, DEFAULT_TOKEN_SCOPE } from './clients.js'
 export { createCredential, staticTokenCredential } from './credential.js'
 export type { CredentialOptions } from './credential.js'
-export { describeAzureError, isNotFound, isRestError } from './errors.js'
+export { authorizationFailure, describeAzureError, isNotFound, isRestError } from './errors.js'
 export { isRetryable, retryReason, withRetry } from './retry.js'
 export type { RetryInfo, RetryOptions } from './retry.js'
 export type * from './port.js'
@@ -216,6 +217,8 @@ export function createAzurePortFromClients(
       run(label('postgresServer', 'restoreWindow', a), () => getRestoreWindow(clients, a)),
     getProvider: (namespace) => run(`getProvider ${namespace}`, () => getProvider(clients, namespace)),
     registerProvider: (namespace) =>
-      run(`registerProvider ${namespace}`, () => registerProvider(clients, namespace))
+      run(`registerProvider ${namespace}`, () => registerProvider(clients, namespace)),
+    listPermissions: (resourceGroup) =>
+      run(`listPermissions ${resourceGroup}`, () => listPermissions(clients, resourceGroup))
   }
 }

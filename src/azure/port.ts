@@ -112,6 +112,15 @@ export interface ProviderState {
   locations: Record<string, string[]>
 }
 
+/**
+ * One entry of what the caller may do at a scope (`Microsoft.Authorization/permissions`): the
+ * actions of one role it holds there, less that role's `notActions`. Patterns may hold `*`.
+ */
+export interface PermissionSet {
+  actions: string[]
+  notActions: string[]
+}
+
 export interface AzurePort {
   readonly subscriptionId: string
   readonly handlers: Handlers
@@ -172,4 +181,9 @@ export interface AzurePort {
   getRestoreWindow(server: ResourceAddress): Promise<{ earliest?: string }>
   getProvider(namespace: string): Promise<ProviderState>
   registerProvider(namespace: string): Promise<ProviderState>
+  /**
+   * What the signed-in identity may do in a resource group (its roles there and above it), as
+   * `permissions.listForResourceGroup` answers; throws (404) when the group does not exist.
+   */
+  listPermissions(resourceGroup: string): Promise<PermissionSet[]>
 }

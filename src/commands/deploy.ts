@@ -4,7 +4,7 @@
  * run — inputs, changes Azure cannot make in place, a downgrade across a schema change — refuses
  * it before the first write.
  */
-import type { AzurePort, ResourceAddress, StorageKeys } from '../azure/port.js'
+import type { AzurePort, Observed, PermissionSet, ResourceAddress, StorageKeys } from '../azure/port.js'
 import type { Facts } from '../stack/facts.js'
 import { stackAddresses, stackKeysFor, type ActualState, type StackKey } from '../stack/graph.js'
 import {
@@ -33,6 +33,8 @@ import {
   type StepKey
 } from '../stack/steps.js'
 import { executeSteps } from './execute.js'
+import { readPermissions, refuseMissing } from './permissions.js'
+import { neededForSteps, neededToLock, neededToRegister, type NeededAction } from '../stack/permissions.js'
 import { connectionsPerReplica } from '../stack/connectionBudget.js'
 import { storageAccessOf } from '../stack/mlflowContainer.js'
 import { PR_TAG } from '../stack/prEnvironment.js'
@@ -110,6 +112,25 @@ export async function deploy(
   const pollMs = config.azure.pollIntervalMs
   const apply = config.command !== 'plan'
 
+  const addresses = stackAddresses(config.names)
+  // A group the user named is used as it is: it must exist (a typo must not make a new one).
+  const givenGroup = config.resourceGroupGiven
+    ? await port.handlers.resourceGroup.get(addresses.resourceGroup)
+    : undefined
+  if (config.resourceGroupGiven && !givenGroup) {
+    const rg = config.names.resourceGroup
+    throw new InputError([
+      {
+        input: 'resource-group',
+        value: rg,
+        rule:
+          `names a resource group that does not exist in subscription ${config.azure.subscriptionId}; ` +
+          `a group you name must exist: create it first (az group create --name ${rg} --location ${config.location}), ` +
+          `or leave resource-group out and the action creates rg-${config.stackName}`
+      }
+    ])
+  }
+
   const providers = await checkProviders(port, { register: false, pollMs, timeoutMs: opts.waitTimeoutMs })
   const unavailable = unavailableIn(config.location, providers)
   if (unavailable.length > 0) {
@@ -125,7 +146,31 @@ export async function deploy(
   if (config.command === 'rotate-keys' && config.storageAuth === 'managed-identity')
     return nothingToRotate(config, port, log, { started, providers })
 
+  // Before the first write: what the run does before its plan (register providers, create the
+  // group and the account that holds the lock, read the account's keys) must be allowed. The rest
+  // is checked against the plan itself, once the lock is held (planStack).
   const missing = providers.filter((p) => p.action === 'register')
+  const [group, account] = await Promise.all([
+    givenGroup ?? port.handlers.resourceGroup.get(addresses.resourceGroup),
+    port.handlers.storageAccount.get(addresses.storageAccount)
+  ])
+  const cold = !account && config.command === 'deploy'
+  const permissions = group ? await readPermissions(port, config.names.resourceGroup, log) : undefined
+  const beforeLock = (perms: PermissionSet[] | undefined): void =>
+    refuseMissing(
+      REFUSED,
+      [
+        ...neededToRegister(
+          config.azure.subscriptionId,
+          missing.map((p) => p.namespace)
+        ),
+        ...(cold
+          ? coldStackNeeds(config, group)
+          : neededToLock(config.azure.subscriptionId, addresses.storageAccount))
+      ],
+      perms
+    )
+  beforeLock(permissions)
   if (missing.length > 0) {
     for (const p of missing) log.info(`Resource provider ${p.namespace} is not registered: registering it`)
     const registered = await registerProviders(port, missing, { pollMs, timeoutMs: opts.waitTimeoutMs })
@@ -136,10 +181,18 @@ export async function deploy(
       ...providers.map((p) => registered.find((r) => r.namespace === p.namespace) ?? p)
     )
   }
-  const lock = await lockStack(config, port, log)
+  let checked = permissions
+  const lock = await lockStack(config, port, log, {
+    known: { group, account },
+    // A cold stack without a group: its creation was the first write; the rest is checked now.
+    afterGroupCreated: async () => {
+      checked = await readPermissions(port, config.names.resourceGroup, log)
+      beforeLock(checked)
+    }
+  })
   try {
     // Read after the lock: what another run changed while this one waited is part of the plan.
-    return await planStack(config, port, log, opts, { started, providers, lock })
+    return await planStack(config, port, log, opts, { started, providers, lock, permissions: checked })
   } finally {
     await lock.release()
   }
@@ -150,7 +203,13 @@ async function planStack(
   port: AzurePort,
   log: Log,
   opts: DeployOptions,
-  run: { started: number; providers: ProviderStatus[]; lock?: HeldLock & { created: StackKey[] } }
+  run: {
+    started: number
+    providers: ProviderStatus[]
+    lock?: HeldLock & { created: StackKey[] }
+    /** The identity's permissions in the group (undefined: not readable, not checked). */
+    permissions?: PermissionSet[]
+  }
 ): Promise<DeployResult> {
   const now = opts.now ?? Date.now
   const { started, providers } = run
@@ -242,6 +301,16 @@ async function planStack(
     const refusal = await checkBudget(pr, port, actual, baseStack, desired)
     if (refusal) throw new PrEnvironmentRefusedError(refusal)
   }
+  refuseMissing(
+    REFUSED,
+    neededForSteps(steps, {
+      subscriptionId: config.azure.subscriptionId,
+      app: addresses.containerApp,
+      job: addresses.migrationJob,
+      storageAccount: addresses.storageAccount
+    }),
+    run.permissions
+  )
 
   // The steps add what they learn (a regenerated key pair, a new domain) to the run's own facts.
   const runFacts: Facts = { ...facts }
@@ -354,14 +423,22 @@ async function liveKey(
 export async function lockStack(
   config: DeployConfig,
   port: AzurePort,
-  log: Log
+  log: Log,
+  opts: {
+    /** The group and account as the caller already read them. */
+    known?: { group: Observed<'resourceGroup'> | undefined; account: Observed<'storageAccount'> | undefined }
+    /** Called once a cold stack's group was created, before its account is. */
+    afterGroupCreated?: () => Promise<void>
+  } = {}
 ): Promise<HeldLock & { created: StackKey[] }> {
   const addresses = stackAddresses(config.names)
   const created: StackKey[] = []
-  const [group, account] = await Promise.all([
-    port.handlers.resourceGroup.get(addresses.resourceGroup),
-    port.handlers.storageAccount.get(addresses.storageAccount)
-  ])
+  const [group, account] = opts.known
+    ? [opts.known.group, opts.known.account]
+    : await Promise.all([
+        port.handlers.resourceGroup.get(addresses.resourceGroup),
+        port.handlers.storageAccount.get(addresses.storageAccount)
+      ])
   if (!account) {
     if (config.command !== 'deploy') {
       const what =
@@ -382,6 +459,7 @@ export async function lockStack(
     if (!group) {
       await port.handlers.resourceGroup.put(addresses.resourceGroup, spec('resourceGroup'))
       created.push('resourceGroup')
+      await opts.afterGroupCreated?.()
     }
     await port.handlers.storageAccount.put(addresses.storageAccount, spec('storageAccount'))
     created.push('storageAccount')
@@ -448,6 +526,38 @@ async function nothingToRotate(
     storageKey: { active: 'none' },
     durationMs: Date.now() - run.started
   }
+}
+
+const REFUSED = 'Deploy refused before any change was made'
+
+/**
+ * What a deploy of a stack that does not exist yet needs: its plan against an empty subscription
+ * (the group as it is, if it exists), made with the same pure steps the real plan uses.
+ */
+function coldStackNeeds(config: DeployConfig, group: Observed<'resourceGroup'> | undefined): NeededAction[] {
+  const desired = desiredState(config, { postgresPasswordIsNew: true, postgresServerExists: false })
+  if (config.resourceGroupGiven && group) desired[0]!.managed = false
+  const entries = plan(desired, group ? { resourceGroup: group } : {}, immutableChanges)
+  const app = planApp({
+    desired: desired.find((d) => d.key === 'containerApp') as DesiredResource<'containerApp'>,
+    observed: undefined,
+    revisions: [],
+    configChanges: [],
+    version: config.image.version,
+    run: config.run,
+    allowDowngrade: config.allowDowngrade
+  })
+  const steps = planSteps({ entries, desired, observedApp: undefined, app })
+  const addresses = stackAddresses(config.names)
+  return [
+    ...neededForSteps(steps, {
+      subscriptionId: config.azure.subscriptionId,
+      app: addresses.containerApp,
+      job: addresses.migrationJob,
+      storageAccount: addresses.storageAccount
+    }),
+    ...neededToLock(config.azure.subscriptionId, addresses.storageAccount)
+  ]
 }
 
 /** What this run created before the plan (for the lock) is part of what it changed. */

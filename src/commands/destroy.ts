@@ -13,8 +13,12 @@ import { formatSeconds, type Log } from './log.js'
 import { readSettledState } from './state.js'
 import { findPrEnvironments } from './gc.js'
 import { removePrEnvironment } from './prDown.js'
+import { readPermissions, refuseMissing } from './permissions.js'
+import { neededToDelete, resourceIdOf } from '../stack/permissions.js'
+import { PR_KEYS } from '../stack/prEnvironment.js'
+import { prNames } from '../config/naming.js'
 
-const PARALLELISM = 6
+const REFUSED = 'Destroy refused before anything was deleted'
 
 export interface DestroyEntry {
   key: StackKey
@@ -65,7 +69,14 @@ export async function destroy(config: DestroyConfig, port: AzurePort, log: Log):
     return { ...base, entries, changes: 0, timeline: [], durationMs: Date.now() - started }
   }
 
+  const sub = config.azure.subscriptionId
+  const permissions = await readPermissions(port, config.names.resourceGroup, log)
   if (ownedBy(group.outputs.tags, config.stackName)) {
+    refuseMissing(
+      REFUSED,
+      neededToDelete(sub, [{ kind: 'resourceGroup', address: addresses.resourceGroup }]),
+      permissions
+    )
     const t0 = Date.now()
     await port.handlers.resourceGroup.delete(addresses.resourceGroup)
     log.group(
@@ -79,29 +90,6 @@ export async function destroy(config: DestroyConfig, port: AzurePort, log: Log):
     return { ...base, entries, changes: 1, timeline, durationMs: Date.now() - started }
   }
 
-  // In a group the user brought, the stack's PR environments go first: they stand on its
-  // environment, server and account, which could not be deleted under them.
-  const prs = await findPrEnvironments(config, port, {
-    resourceGroup: true,
-    postgresServer: actual.postgresServer !== undefined,
-    storageAccount: actual.storageAccount !== undefined
-  })
-  let prChanges = 0
-  for (const pr of prs) {
-    log.info(`PR #${pr.number}'s environment stands on stack ${config.stackName}: removing it first`)
-    const removed = await removePrEnvironment(
-      {
-        stackName: config.stackName,
-        baseNames: config.names,
-        azure: config.azure,
-        waitTimeoutMs: config.waitTimeoutMs
-      },
-      pr.number,
-      port,
-      log
-    )
-    prChanges += removed.changes
-  }
   const entries: DestroyEntry[] = [entry('resourceGroup', 'kept', 'not created by this action')]
   const doomed: StackKey[] = []
   for (const key of STACK_KEYS.filter((k) => k !== 'resourceGroup')) {
@@ -133,6 +121,51 @@ export async function destroy(config: DestroyConfig, port: AzurePort, log: Log):
     doomed.push(key)
   }
 
+  // In a group the user brought, the stack's PR environments go first: they stand on its
+  // environment, server and account, which could not be deleted under them.
+  const prs = await findPrEnvironments(config, port, {
+    resourceGroup: true,
+    postgresServer: actual.postgresServer !== undefined,
+    storageAccount: actual.storageAccount !== undefined
+  })
+  // What removing the stack (and its PR environments first) deletes, and the PR jobs it runs.
+  const prParts = prs.map((pr) => ({
+    pr: pr.number,
+    at: stackAddresses(
+      prNames(config.names, { stackName: config.stackName, subscriptionId: sub, prNumber: pr.number })
+    )
+  }))
+  refuseMissing(
+    REFUSED,
+    [
+      ...neededToDelete(sub, [
+        ...prParts.flatMap(({ at }) => PR_KEYS.map((k) => ({ kind: STACK[k].kind, address: at[k] }))),
+        ...doomed.map((k) => ({ kind: STACK[k].kind, address: addresses[k] }))
+      ]),
+      ...prParts.map(({ pr, at }) => ({
+        action: 'Microsoft.App/jobs/start/action',
+        scope: resourceIdOf(sub, 'job', at.migrationJob),
+        why: `to run the job that drops PR #${pr}'s database role`
+      }))
+    ],
+    permissions
+  )
+  let prChanges = 0
+  for (const pr of prs) {
+    log.info(`PR #${pr.number}'s environment stands on stack ${config.stackName}: removing it first`)
+    const removed = await removePrEnvironment(
+      {
+        stackName: config.stackName,
+        baseNames: config.names,
+        azure: config.azure,
+        waitTimeoutMs: config.waitTimeoutMs
+      },
+      pr.number,
+      port,
+      log
+    )
+    prChanges += removed.changes
+  }
   const nodes = doomed.map((key) => ({
     key,
     dependsOn: dependentsWithin(key, doomed)
@@ -144,7 +177,7 @@ export async function destroy(config: DestroyConfig, port: AzurePort, log: Log):
       await deleteAny(port, STACK[key].kind, addresses[key])
       log.group(`${key} ${addresses[key].name}: deleted in ${formatSeconds(Date.now() - t0)}`, [])
     },
-    { concurrency: PARALLELISM }
+    { concurrency: config.azure.parallelism }
   )
   const changes = entries.filter((e) => e.action === 'delete').length + prChanges
   return { ...base, entries, changes, timeline, durationMs: Date.now() - started }

@@ -2,7 +2,9 @@
  * Resource providers the stack needs. An unregistered provider is the classic first-run failure;
  * deploy registers the missing ones, plan only reports them.
  */
+import { authorizationFailure } from '../azure/errors.js'
 import type { AzurePort, ProviderState } from '../azure/port.js'
+import { permissionFix } from '../stack/permissions.js'
 import { pollUntil } from '../util/poll.js'
 
 export const REQUIRED_PROVIDERS = [
@@ -85,6 +87,16 @@ async function registerProvider(
     try {
       await port.registerProvider(state.namespace)
     } catch (error) {
+      const denied = authorizationFailure(error)
+      if (denied) {
+        // Refused by ARM before anything happened: nothing was registered or written.
+        throw new Error(
+          `Resource provider ${state.namespace} is not registered in subscription ${port.subscriptionId}, and the ` +
+            `deploying identity may not register it: it lacks ${denied.action} on ${denied.scope}. ` +
+            `Nothing was changed. To fix, ${permissionFix(denied.action)}; then run again.`,
+          { cause: error }
+        )
+      }
       const reason = error instanceof Error ? error.message : String(error)
       throw new Error(
         `Resource provider ${state.namespace} is not registered in the subscription and registering it failed ` +

@@ -10,6 +10,8 @@ import { planRollback, PREVIOUS_REVISION_TAG } from '../stack/steps.js'
 import { lockStack, type DeployResult } from './deploy.js'
 import type { HeldLock } from './stackLock.js'
 import { executeSteps } from './execute.js'
+import { readPermissions, refuseMissing } from './permissions.js'
+import { neededForSteps } from '../stack/permissions.js'
 import type { Log } from './log.js'
 
 export async function rollback(
@@ -56,6 +58,16 @@ async function rollbackLocked(
       `that migrated names the moment), then deploy the older image-tag.`
   })
   if (planned.refusal) throw new Error(planned.refusal)
+  refuseMissing(
+    'Rollback refused before any change was made',
+    neededForSteps(planned.steps, {
+      subscriptionId: config.azure.subscriptionId,
+      app: addresses.containerApp,
+      job: addresses.migrationJob,
+      storageAccount: addresses.storageAccount
+    }),
+    await readPermissions(port, config.names.resourceGroup, log)
+  )
   log.info(`Rolling back from ${planned.serving!.name} to ${planned.target!.name}`)
   const { timeline, record } = await executeSteps(planned.steps, {
     config,

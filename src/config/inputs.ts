@@ -19,7 +19,13 @@ import {
   type StackNames
 } from './naming.js'
 import { forkRefusal, type PullRequestEvent } from '../github/event.js'
-import { ADDRESS_SPACE_RULE, planAddresses, type AddressPlan } from './network.js'
+import {
+  ADDRESS_SPACE_RULE,
+  CONTAINER_APPS_RESERVED,
+  planAddresses,
+  reservedOverlap,
+  type AddressPlan
+} from './network.js'
 import { parseImageTag, type MlflowVersion } from './image.js'
 import type { RunIdentity } from '../stack/rollout.js'
 import { parseTags } from './tags.js'
@@ -40,6 +46,7 @@ export type Command = (typeof COMMANDS)[number]
 
 export const DEFAULT_ARM_ENDPOINT = 'https://management.azure.com'
 export const DEFAULT_IMAGE_TAG = 'v3.17.2'
+export const DEFAULT_PARALLELISM = 6
 
 export interface AzureConnection {
   endpoint: string
@@ -48,6 +55,8 @@ export interface AzureConnection {
   clientId?: string
   tenantId?: string
   pollIntervalMs: number
+  /** Independent Azure writes in flight at once (1: one after the other, as a portal guide goes). */
+  parallelism: number
 }
 
 export interface CommonConfig {
@@ -152,6 +161,14 @@ export interface SmokeConfig {
 export type Config = DeployConfig | DestroyConfig | PrDownConfig | GcConfig | SmokeConfig
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+/**
+ * The computes of PostgreSQL flexible server (learn.microsoft.com/azure/postgresql/flexible-server/
+ * concepts-compute, and the table of concepts-limits): Burstable B-series, General Purpose D and
+ * Memory Optimized E in 2–96 vCores of the v3–v5 families (v6 let through: newer regions offer it).
+ * A name outside them is refused by Azure at the create, after the network is already made.
+ */
+const POSTGRES_SKU =
+  /^Standard_(B(1ms|2s|2ms|4ms|8ms|12ms|16ms|20ms)|[DE](2|4|8|16|20|32|48|64|96)(s_v3|ds_v4|a?ds_v5|a?ds_v6))$/
 const POSTGRES_STORAGE_SIZES = [32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384]
 const POSTGRES_TIERS: Record<string, string> = {
   Standard_B: 'Burstable',
@@ -425,13 +442,17 @@ function parseConnection(f: Fields, subscriptionId: string): AzureConnection {
     f.problem(missing, '', `is required when '${given}' is set: OIDC sign-in needs both`)
   }
   const pollSeconds = f.number('poll-interval', 0.01, 60, 5)
+  // ARM throttles writes per subscription at well above 16 in flight; more buys nothing (the
+  // stack's widest layer has 6 independent resources).
+  const parallelism = f.integer('parallelism', 1, 16, DEFAULT_PARALLELISM)
   return {
     endpoint,
     tokenScope,
     subscriptionId,
     clientId,
     tenantId,
-    pollIntervalMs: Math.round(pollSeconds * 1000)
+    pollIntervalMs: Math.round(pollSeconds * 1000),
+    parallelism
   }
 }
 
@@ -473,8 +494,10 @@ function parseStackSettings(f: Fields, command: StackCommand): StackSettings {
 
   const skuName = f.matching(
     'postgres-sku',
-    /^Standard_[BDE]\w+$/,
-    'must be a flexible server SKU such as Standard_B1ms, Standard_D2ds_v5 or Standard_E2ds_v5',
+    POSTGRES_SKU,
+    'must be a flexible server compute such as Standard_B1ms, Standard_D2ds_v5 or Standard_E2ds_v5 ' +
+      '(Burstable B1ms, B2s, B2ms, B4ms, B8ms, B12ms, B16ms, B20ms; General Purpose D<n> and Memory Optimized ' +
+      'E<n> with s_v3, ds_v4, ds_v5 or ads_v5)',
     'Standard_B1ms'
   )
   const skuTier = POSTGRES_TIERS[skuName.slice(0, 10)] ?? 'Burstable'
@@ -487,6 +510,15 @@ function parseStackSettings(f: Fields, command: StackCommand): StackSettings {
   const addressSpace = f.raw('vnet-address-space') || '10.42.0.0/16'
   const network = planAddresses(addressSpace)
   if (!network) f.problem('vnet-address-space', addressSpace, ADDRESS_SPACE_RULE)
+  const reserved = network && reservedOverlap(network)
+  if (reserved) {
+    f.problem(
+      'vnet-address-space',
+      addressSpace,
+      `gives the Container Apps subnet ${network.acaSubnet}, which overlaps ${reserved}, a range Azure Container Apps ` +
+        `reserves (${CONTAINER_APPS_RESERVED.join(', ')}); choose another private range, e.g. 10.42.0.0/16`
+    )
+  }
 
   const tags = parseTags(f.raw('tags'))
   if (typeof tags === 'string') f.problem('tags', f.raw('tags'), tags)

@@ -39,3 +39,27 @@ export function planAddresses(cidr: string): AddressPlan | undefined {
     dbSubnet: `${toIp(base + 512)}/24`
   }
 }
+
+/**
+ * Ranges the Container Apps subnet must not overlap: those Azure Kubernetes Service keeps for itself
+ * (learn.microsoft.com/azure/container-apps/custom-virtual-networks, "Subnet address range
+ * restrictions"; the same four AKS documents for its own networks).
+ */
+export const CONTAINER_APPS_RESERVED = ['169.254.0.0/16', '172.30.0.0/16', '172.31.0.0/16', '192.0.2.0/24']
+
+function range(cidr: string): [number, number] | undefined {
+  const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d{1,2})$/.exec(cidr)
+  const base = m ? toInt(m[1]!) : undefined
+  if (!m || base === undefined) return undefined
+  return [base, base + 2 ** (32 - Number(m[2])) - 1]
+}
+
+/** The reserved range the plan's Container Apps subnet overlaps, if any. */
+export function reservedOverlap(plan: AddressPlan): string | undefined {
+  const aca = range(plan.acaSubnet)
+  if (!aca) return undefined
+  return CONTAINER_APPS_RESERVED.find((r) => {
+    const [lo, hi] = range(r)!
+    return aca[0] <= hi && lo <= aca[1]
+  })
+}

@@ -1,9 +1,12 @@
 /**
  * `tags` input: `key=value` pairs, one per line or separated by commas. Azure allows 50 tags per
  * resource, keys up to 512 and values up to 256 characters, and no `<>%&\?/` in keys. The action
- * adds its own tags, so users may not set those.
+ * adds its own tags, so users may not set those. Names that start with `azure`, `microsoft` or
+ * `windows` are Azure's own and refused by it (the portal's tag editor says so;
+ * microsoft/vscode-azureresourcegroups#1164).
  */
 export const RESERVED_TAGS = ['managed-by', 'mlflow-stack'] as const
+export const RESERVED_TAG_PREFIXES = ['azure', 'microsoft', 'windows'] as const
 
 export function parseTags(raw: string): Record<string, string> | string {
   const tags: Record<string, string> = {}
@@ -20,6 +23,10 @@ export function parseTags(raw: string): Record<string, string> | string {
       return `tag key '${key}' must be at most 512 characters without any of < > % & \\ ? /`
     }
     if (value.length > 256) return `the value of tag '${key}' must be at most 256 characters`
+    const prefix = RESERVED_TAG_PREFIXES.find((p) => key.toLowerCase().startsWith(p))
+    if (prefix !== undefined) {
+      return `tag '${key}' starts with '${prefix}': Azure keeps names starting with azure, microsoft or windows for itself`
+    }
     if ((RESERVED_TAGS as readonly string[]).includes(key.toLowerCase())) {
       return `tag '${key}' is set by the action itself; choose another key`
     }

@@ -91,6 +91,14 @@ describe('parseInputs', () => {
     ['memory not twice cpu', { cpu: '1', memory: '4Gi' }, 'memory', /twice the CPU/],
     ['bad ingress', { ingress: 'public' }, 'ingress', /'external', 'internal'/],
     ['bad postgres sku', { 'postgres-sku': 'B1ms' }, 'postgres-sku', /Standard_B1ms/],
+    ['unknown postgres compute', { 'postgres-sku': 'Standard_B3ms' }, 'postgres-sku', /B1ms, B2s/],
+    [
+      'address space on a Container Apps reserved range',
+      { 'vnet-address-space': '172.30.0.0/16' },
+      'vnet-address-space',
+      /overlaps 172\.30\.0\.0\/16/
+    ],
+    ['tag with an Azure prefix', { tags: 'azure-team=ml' }, 'tags', /azure, microsoft or windows/],
     ['bad postgres version', { 'postgres-version': '12' }, 'postgres-version', /'13'/],
     ['odd storage size', { 'postgres-storage-gb': '100' }, 'postgres-storage-gb', /one of 32, 64/],
     ['small address space', { 'vnet-address-space': '10.0.0.0/24' }, 'vnet-address-space', /\/22 or larger/],
