@@ -14,6 +14,8 @@ import type { ResourceRecord } from './store.js'
 export interface AppRoute {
   fqdn: string
   app: string
+  /** The app's resource id (its ingress settings: internal, IP restrictions). */
+  appId: string
   /** The serving revision, its id and its local URL (absent when it does not run). */
   revision?: string
   revisionId?: string
@@ -59,17 +61,19 @@ export function appRoutes(ctx: EmulatorContext): AppRoute[] {
     routes.push({
       fqdn: fqdn.toLowerCase(),
       app: name,
+      appId: app.id,
       ...(top ? { revision: top.name, revisionId: top.id, url: top.url } : {})
     })
   }
   return routes
 }
 
-function revisionRoute(fqdn: string, app: string, rev: ResourceRecord | undefined): AppRoute {
+function revisionRoute(fqdn: string, app: ResourceRecord, rev: ResourceRecord | undefined): AppRoute {
   const url = rev ? running(rev) : undefined
   return {
     fqdn,
-    app,
+    app: asString(app.body['name']) ?? '',
+    appId: app.id,
     ...(rev ? { revision: asString(rev.body['name']) ?? '', revisionId: rev.id } : {}),
     ...(url ? { url } : {})
   }
@@ -93,13 +97,14 @@ export function routeFor(ctx: EmulatorContext, host: string): AppRoute | undefin
       return {
         fqdn,
         app: name,
+        appId: app.id,
         ...(pick ? { revision: pick.name, revisionId: pick.id, ...(pick.url ? { url: pick.url } : {}) } : {})
       }
     }
     if (!bare.startsWith(`${name.toLowerCase()}--`)) continue
     for (const rev of ctx.store.descendants(app.id, REVISION_TYPE)) {
       const revName = asString(rev.body['name']) ?? ''
-      if (hostFor(ctx, spec, revName)?.toLowerCase() === bare) return revisionRoute(bare, name, rev)
+      if (hostFor(ctx, spec, revName)?.toLowerCase() === bare) return revisionRoute(bare, app, rev)
     }
     // `<app>---<label>`: the revision the labelled traffic entry names (or the latest ready one).
     const traffic = objectsOf(objectAt(spec, 'properties', 'configuration', 'ingress')?.['traffic'])
@@ -108,7 +113,7 @@ export function routeFor(ctx: EmulatorContext, host: string): AppRoute | undefin
       if (!label || hostFor(ctx, spec, `${name}---${label}`)?.toLowerCase() !== bare) continue
       const target =
         t['latestRevision'] === true ? appState(app).latestReadyRevisionName : asString(t['revisionName'])
-      return revisionRoute(bare, name, target ? ctx.store.get(`${app.id}/revisions/${target}`) : undefined)
+      return revisionRoute(bare, app, target ? ctx.store.get(`${app.id}/revisions/${target}`) : undefined)
     }
   }
   return undefined

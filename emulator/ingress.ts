@@ -6,7 +6,11 @@
  *  - reverse-proxies by `Host` (the app's `configuration.ingress.fqdn`, a revision's or a label's
  *    FQDN, with or without `:443`) to the local URL of the running revision `appRoutes.ts` picks.
  *    The `Host` header passes through unchanged, so MLflow's host check sees the FQDN, as behind
- *    ACA's Envoy; `X-Forwarded-For` and `X-Forwarded-Proto: https` are added. Unknown host → 404;
+ *    ACA's Envoy; `X-Forwarded-For` (the client's address as `networkRules.ts` places it: the
+ *    runner's `--client-ip`, or an environment's subnet address for its replicas) and
+ *    `X-Forwarded-Proto: https` are added. Unknown host → 404 (so is an internal app's host asked
+ *    from outside its environment: that name does not exist there); a client the app's IP
+ *    restrictions refuse → 403 `RBAC: access denied`, before anything else about the app is told;
  *    no running revision → 503; a revision that stops answering → 502. Bodies stream both ways.
  *    Each proxied request counts as in flight to its revision until it ends (a revision that loses
  *    its traffic is stopped only after those end);
@@ -19,6 +23,8 @@ import { domainOf, routeFor } from './appRoutes.js'
 import type { EmulatorContext } from './context.js'
 import { LoopbackServer } from './listen.js'
 import { isStreamHost, serveLogStream } from './logStream.js'
+import { appReachableFrom, ipAllowed, outside, RBAC_DENIED, type ConnectionOrigins } from './networkRules.js'
+import { appSpec } from './resources/containerAppView.js'
 import type { CertificateAuthority } from './tls.js'
 
 export class Ingress {
@@ -29,7 +35,9 @@ export class Ingress {
   constructor(
     private readonly ctx: EmulatorContext,
     private readonly ca: CertificateAuthority,
-    fallback: { cert: string; key: string }
+    fallback: { cert: string; key: string },
+    /** The proxy's tunnels and whom they carry; any other connection is from outside. */
+    private readonly origins: ConnectionOrigins
   ) {
     const server = createServer(
       {
@@ -88,8 +96,14 @@ export class Ingress {
       serveLogStream(this.ctx, req, res)
       return
     }
+    const origin = this.origins.of(req.socket.remotePort) ?? outside(this.ctx)
     const route = routeFor(this.ctx, host)
-    if (!route) return plain(res, 404, `No container app answers at '${host}'.`)
+    const app = route ? this.ctx.store.get(route.appId) : undefined
+    const spec = app ? appSpec(app) : {}
+    if (!route || !app || !appReachableFrom(spec, origin))
+      return plain(res, 404, `No container app answers at '${host}'.`)
+    // Envoy's RBAC filter runs before routing: a refused client learns nothing about revisions.
+    if (!ipAllowed(spec, origin.address)) return plain(res, RBAC_DENIED.status, RBAC_DENIED.body)
     if (!route.url) {
       return plain(
         res,
@@ -105,7 +119,7 @@ export class Ingress {
       this.ctx.inFlight.begin(revisionId)
       res.once('close', () => this.ctx.inFlight.end(revisionId))
     }
-    const forwardedFor = [req.headers['x-forwarded-for'], req.socket.remoteAddress].filter(Boolean).join(', ')
+    const forwardedFor = [req.headers['x-forwarded-for'], origin.address].filter(Boolean).join(', ')
     const upstream = httpRequest(
       {
         host: target.hostname,

@@ -40,6 +40,7 @@ import {
 import {
   appSpec,
   appState,
+  environmentIdOf,
   hostFor,
   renderApp,
   REVISION_TYPE,
@@ -362,8 +363,10 @@ export class RevisionLifecycle {
     const targetPort = asNumber(
       objectAt(appSpec(app), 'properties', 'configuration', 'ingress')?.['targetPort']
     )
+    const environmentId = environmentIdOf(appSpec(app))
     return {
       appName: asString(app.body['name']) ?? '',
+      ...(environmentId ? { environmentId } : {}),
       revisionName: asString(rev.body['name']) ?? '',
       replicaName: replica.name,
       location: asString(app.body['location']) ?? '',

@@ -7,6 +7,7 @@
  */
 import type { EmulatorContext } from '../context.js'
 import { badRequest } from '../errors.js'
+import { validateIpSecurityRestrictions } from '../networkRules.js'
 import { providerResourceId } from '../ids.js'
 import { asString, clone, jsonEqual, objectAt, objectsOf, without, type JsonObject } from '../json.js'
 import { param, type ArmRequest, type ArmResponse, type Router } from '../router.js'
@@ -107,6 +108,8 @@ function validate(
       `configuration.activeRevisionsMode '${mode}' is not one of 'Single', 'Multiple'.`
     )
   }
+
+  validateIpSecurityRestrictions(objectAt(configuration, 'ingress'))
 
   const template = objectAt(props, 'template') ?? {}
   applyDefaultResources([...objectsOf(template['containers']), ...objectsOf(template['initContainers'])])

@@ -491,8 +491,10 @@ export class JobRunner {
           renderExecution(current)
           this.afterChange()
         }
+        const environmentId = environmentIdOf(jobSpec(job))
         const handle = this.ctx.runtime.run({
           jobName: asString(job.body['name']) ?? '',
+          ...(environmentId ? { environmentId } : {}),
           executionName: execName,
           replicaName: name,
           location: asString(job.body['location']) ?? '',

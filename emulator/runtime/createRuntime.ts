@@ -10,7 +10,12 @@ import type { PlatformReach, RevisionRuntime } from './types.js'
 export function createRuntime(
   kind: RuntimeKind,
   latency: Latency,
-  opts: { stateDir: string; backends: Backends; crashImages?: string[]; reach: () => PlatformReach }
+  opts: {
+    stateDir: string
+    backends: Backends
+    crashImages?: string[]
+    reach: (environmentId?: string) => PlatformReach
+  }
 ): RevisionRuntime {
   // Spawning a process takes real time whatever the scale: never give it less than 15 s.
   const healthDeadlineMs = Math.max(15_000, latency.ms('revisionHealthDeadline'))

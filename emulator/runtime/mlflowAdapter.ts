@@ -79,7 +79,7 @@ export interface MlflowAdapterDeps {
   venvRoot: string
   postgres?: { address(name: string): PostgresAddress | undefined }
   /** How containers reach platform hosts (blob endpoints) here. */
-  reach?: () => PlatformReach
+  reach?: (environmentId?: string) => PlatformReach
 }
 
 export function defaultVenvRoot(env: NodeJS.ProcessEnv = process.env): string {
@@ -167,7 +167,7 @@ export class MlflowAdapter implements ImageAdapter {
     const { container } = input
     const pulled = await this.pull(container)
     if (!pulled.ok) return pulled
-    const { env, secrets } = this.containerEnv(container, pulled.venv)
+    const { env, secrets } = this.containerEnv(container, pulled.venv, input.environmentId)
 
     // 2. listening address
     const port = await freePort()
@@ -216,7 +216,7 @@ export class MlflowAdapter implements ImageAdapter {
     const { container } = input
     const pulled = await this.pull(container)
     if (!pulled.ok) return pulled
-    const { env, secrets } = this.containerEnv(container, pulled.venv)
+    const { env, secrets } = this.containerEnv(container, pulled.venv, input.environmentId)
     this.translateServices(container, env, secrets)
     const argv =
       container.command.length > 0
@@ -269,14 +269,15 @@ export class MlflowAdapter implements ImageAdapter {
   /** The process env: the machine's network settings, the venv first on PATH, the container's env. */
   private containerEnv(
     container: RevisionContainer,
-    venv: string
+    venv: string,
+    environmentId: string | undefined
   ): { env: Record<string, string>; secrets: string[] } {
     const secrets = container.env.filter((e) => e.secret).map((e) => e.value)
     const env: Record<string, string> = {}
     for (const [k, v] of Object.entries(process.env))
       if (v !== undefined && PASSED_THROUGH.test(k)) env[k] = v
     // 4. platform hosts through the proxy, trusting the emulator's CA
-    if (this.deps.reach) Object.assign(env, reachEnv(this.deps.reach()))
+    if (this.deps.reach) Object.assign(env, reachEnv(this.deps.reach(environmentId)))
     Object.assign(env, {
       PATH: `${join(venv, 'bin')}:${SYSTEM_PATH}`,
       VIRTUAL_ENV: venv,

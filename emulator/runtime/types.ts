@@ -46,6 +46,8 @@ export type RuntimeStatus =
 
 export interface RevisionInput {
   appName: string
+  /** The app's managed environment: its replicas reach the platform from inside it (`reachEnv`). */
+  environmentId?: string
   revisionName: string
   /** The replica this process is (names its working directory). */
   replicaName?: string
@@ -66,6 +68,8 @@ export interface RevisionHandle {
 /** A container that runs to completion: one container of a job execution's replica. */
 export interface RunInput {
   jobName: string
+  /** The job's managed environment (as `RevisionInput.environmentId`). */
+  environmentId?: string
   executionName: string
   replicaName: string
   location: string
@@ -100,7 +104,9 @@ export interface RevisionRuntime {
  * How a container reaches the platform's endpoints the way it would on Azure: an account's
  * `https://<account>.blob.core.windows.net` through the emulator's CONNECT proxy (what DNS does on
  * Azure), trusting the emulator's CA (Node: `caCert` as NODE_EXTRA_CA_CERTS; Python: `caBundle`,
- * the machine's CAs plus the emulator's).
+ * the machine's CAs plus the emulator's). The proxy URL of a replica carries its environment's
+ * credentials (`networkRules.ts`): its requests come from inside that environment, so it reaches
+ * the environment's internal apps and is judged by its subnet address by IP restrictions.
  */
 export interface PlatformReach {
   proxy: string

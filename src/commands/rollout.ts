@@ -16,7 +16,7 @@ import type {
 import { ADMIN_USERNAME } from '../config/auth.js'
 import type { DeployConfig } from '../config/inputs.js'
 import { formatVersion } from '../config/image.js'
-import { answer, MlflowHttp } from '../smoke/http.js'
+import { answer, IP_RESTRICTION_ADVICE, isIpRestrictionRefusal, MlflowHttp } from '../smoke/http.js'
 import type { AnyDesired } from '../stack/desired.js'
 import { hasUnknown, resolveFacts, type Facts } from '../stack/facts.js'
 import type { StackKey } from '../stack/graph.js'
@@ -49,7 +49,7 @@ export interface RolloutRecord {
 
 export interface StepContext {
   config: Pick<DeployConfig, 'ingress' | 'auth' | 'names' | 'storageAuth'> & {
-    azure: { pollIntervalMs: number }
+    azure: { pollIntervalMs: number; parallelism: number }
   }
   port: AzurePort
   log: Log
@@ -289,12 +289,14 @@ async function runGate(
   const http = new MlflowHttp(`https://${revision.fqdn}`, credentials, 30_000)
   const expected = formatVersion(step.version)
   try {
-    const version = await pollUntil(
+    const answered = await pollUntil(
       async () => {
         const health = await http
           .request('GET', '/health', undefined, { anonymous: true })
           .catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))
         if (health instanceof Error) return { done: false, status: health.message }
+        // The ingress's IP restrictions leave this runner out: an answer, not a revision warming up.
+        if (isIpRestrictionRefusal(health)) return { done: true, value: 'refused' as const }
         if (health.status !== 200) return { done: false, status: `/health answered ${health.status}` }
         if (ctx.config.auth.mode === 'oidc') return { done: true, value: undefined }
         const v = await http.request('GET', '/version')
@@ -308,6 +310,15 @@ async function runGate(
         what: `https://${revision.fqdn}/health`
       }
     )
+    if (answered === 'refused') {
+      // As for internal ingress: the runner cannot look, so Azure's own probes are the gate. A
+      // deploy that narrows allowed-ips to an office range must not fail for the runner's address.
+      const why = `/health through the ingress answered 403 RBAC: access denied. ${IP_RESTRICTION_ADVICE}`
+      ctx.log.warning(`Health gate of ${step.revision} relied on Azure's probes only: ${why}`)
+      ctx.record.details['gate'] = `Azure's probes only (this runner is not in allowed-ips)`
+      return [`provisioned, running and healthy (Azure's probes; not checked through the ingress: ${why})`]
+    }
+    const version = answered
     if (version !== undefined && version !== expected) {
       return gateFailure(ctx, step.revision, `/version reports ${version}, not ${expected}`, takeOut)
     }

@@ -6,7 +6,17 @@ import { randomBytes } from 'node:crypto'
 import type { AzurePort } from '../azure/port.js'
 import type { SmokeConfig } from '../config/inputs.js'
 import { stackAddresses } from '../stack/graph.js'
-import { MlflowHttp, answer, diagnose, type Credentials } from '../smoke/http.js'
+import {
+  MlflowHttp,
+  answer,
+  describeFetchError,
+  diagnose,
+  IP_RESTRICTION_ADVICE,
+  isInternalIngressHost,
+  isIpRestrictionRefusal,
+  isUnresolvedName,
+  type Credentials
+} from '../smoke/http.js'
 import { restRoundTrip } from '../smoke/roundTrip.js'
 import { ensureMlflowClient } from '../smoke/venv.js'
 import { pollUntil } from '../util/poll.js'
@@ -26,6 +36,11 @@ export interface SmokeResult {
   version?: string
   passed: boolean
   steps: SmokeStep[]
+  /**
+   * Set when the server's name is an internal ingress name that does not resolve from this runner:
+   * the test could not reach the server at all (what pr-up reports as not run rather than failed).
+   */
+  unreachable?: string
 }
 
 export interface SmokeDeps {
@@ -51,27 +66,58 @@ export async function findTrackingUri(config: SmokeConfig, port: AzurePort | und
   return `https://${app.outputs.fqdn}`
 }
 
+/** The runner cannot see an internal ingress name: what that means, and what to do instead. */
+export function internalIngressAdvice(trackingUri: string, seen: string): string {
+  return (
+    `${new URL(trackingUri).hostname} is an internal ingress name (ingress: internal): it resolves only ` +
+    `inside the Container Apps environment, and this runner is outside it (${seen}). Run smoke-test from ` +
+    `a runner inside the environment's network, or leave the smoke test out for an internal stack ` +
+    `(the deploy's health gate relies on Azure's health probes for it).`
+  )
+}
+
+/** A health answer that settles the question at once: polling would only wait for the deadline. */
+class Unreachable extends Error {}
+
 export async function smokeTest(config: SmokeConfig, deps: SmokeDeps): Promise<SmokeResult> {
   const { log } = deps
   const trackingUri = await findTrackingUri(config, deps.port)
   const http = new MlflowHttp(trackingUri, deps.credentials)
   const steps: SmokeStep[] = []
   let version: string | undefined
+  let unreachable: string | undefined
   const id = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`
 
   const plan: [string, () => Promise<string>][] = [
     [
       'health',
       async () => {
-        // A fresh revision may still be warming up behind the ingress: poll, don't guess.
+        // A fresh revision may still be warming up behind the ingress: poll, don't guess. Two
+        // answers are final, though: the ingress refusing this runner's address (allowed-ips), and
+        // an internal ingress name that does not exist from here.
         const r = await pollUntil(
           async () => {
-            try {
-              const res = await http.request('GET', '/health', undefined, { anonymous: true })
-              return res.status === 200 ? { done: true, value: res } : { done: false, status: answer(res) }
-            } catch (error) {
-              return { done: false, status: describeFetchError(error) }
+            const res = await http
+              .request('GET', '/health', undefined, { anonymous: true })
+              .catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))
+            if (!(res instanceof Error)) {
+              if (isIpRestrictionRefusal(res))
+                throw new Unreachable(`GET /health answered ${answer(res)} — ${IP_RESTRICTION_ADVICE}`)
+              // Where an internal name does resolve outside (to the environment's public ingress),
+              // that ingress does not serve it there: 404 for a host it has no app for.
+              if (res.status === 404 && isInternalIngressHost(trackingUri)) {
+                unreachable = internalIngressAdvice(trackingUri, `GET /health answered ${answer(res)}`)
+                throw new Unreachable(unreachable)
+              }
+              return res.status === 200
+                ? { done: true as const, value: res }
+                : { done: false as const, status: answer(res) }
             }
+            if (isInternalIngressHost(trackingUri) && isUnresolvedName(res)) {
+              unreachable = internalIngressAdvice(trackingUri, describeFetchError(res))
+              throw new Unreachable(unreachable)
+            }
+            return { done: false as const, status: describeFetchError(res) }
           },
           {
             intervalMs: 2000,
@@ -140,7 +186,8 @@ export async function smokeTest(config: SmokeConfig, deps: SmokeDeps): Promise<S
     trackingUri,
     version,
     passed: steps.every((s) => s.status !== 'failed'),
-    steps
+    steps,
+    ...(unreachable ? { unreachable } : {})
   }
 }
 
@@ -214,10 +261,4 @@ async function checkAuthentication(http: MlflowHttp, expectAuth: boolean): Promi
   }
   if (r.status !== 200) throw new Error(`an API request returned ${answer(r)}${diagnose(r)}`)
   return 'the server accepts anonymous requests (no authentication configured)'
-}
-
-function describeFetchError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error)
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause
-  return cause?.code ? `${cause.code}: ${cause.message ?? ''}` : error.message
 }

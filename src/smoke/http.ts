@@ -102,8 +102,72 @@ export function answer(r: HttpResponse): string {
   return `${r.status}${text ? `: ${text.slice(0, 200)}` : ''}`
 }
 
+/**
+ * Container Apps' refusal of a client its IP restrictions leave out: Envoy's RBAC filter answers
+ * 403 with the plain body `RBAC: access denied` before the request reaches the server
+ * (microsoft/azure-container-apps#835, #527). MLflow's own 403s have other bodies.
+ */
+export function isIpRestrictionRefusal(r: HttpResponse): boolean {
+  return r.status === 403 && r.text.trim() === 'RBAC: access denied'
+}
+
+/** What to do about it, in words that name the input. */
+export const IP_RESTRICTION_ADVICE =
+  "Container Apps refused this runner: its address is not in the stack's 'allowed-ips'. " +
+  "Add the runner's egress address or range to 'allowed-ips' (a self-hosted runner's public IP as /32, " +
+  'or the egress range of your runners), or run the smoke test from a machine inside an allowed range.'
+
+/**
+ * An internal ingress name (`<app>.internal.<environment domain>`, `ingress: internal`): it exists
+ * only inside the Container Apps environment.
+ */
+export function isInternalIngressHost(url: string): boolean {
+  try {
+    return /^[^.]+\.internal\./i.test(new URL(url).hostname)
+  } catch {
+    return false
+  }
+}
+
+/** Every message and code along an error's cause chain (fetch hides the useful one deep inside). */
+function causeChain(error: unknown): { messages: string[]; codes: string[] } {
+  const messages: string[] = []
+  const codes: string[] = []
+  let e: unknown = error
+  for (let depth = 0; e !== undefined && e !== null && depth < 6; depth++) {
+    const { message, code, cause } = e as { message?: unknown; code?: unknown; cause?: unknown }
+    if (typeof message === 'string' && message) messages.push(message)
+    if (typeof code === 'string') codes.push(code)
+    e = cause
+  }
+  return { messages, codes }
+}
+
+/**
+ * True when a request failed because the host name does not resolve from here: DNS said so
+ * (ENOTFOUND), or the runner's proxy would not open a tunnel to it (undici: "Proxy response (502)
+ * !== 200 when HTTP Tunneling", what proxies answer for a name they cannot resolve).
+ */
+export function isUnresolvedName(error: unknown): boolean {
+  const { messages, codes } = causeChain(error)
+  return (
+    codes.includes('ENOTFOUND') ||
+    messages.some((m) => /ENOTFOUND|Proxy response \(50[234]\) !== 200 when HTTP Tunneling/.test(m))
+  )
+}
+
+/** The innermost useful words of a failed request (`fetch failed` says nothing). */
+export function describeFetchError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error)
+  const { messages, codes } = causeChain(error)
+  const inner = messages[messages.length - 1] ?? error.message
+  const code = codes[codes.length - 1]
+  return code && !inner.includes(code) ? `${code}: ${inner}` : inner
+}
+
 /** What a failed MLflow REST call most likely means, for a person to act on. */
 export function diagnose(r: HttpResponse): string {
+  if (isIpRestrictionRefusal(r)) return ` — ${IP_RESTRICTION_ADVICE}`
   if (r.status === 403 && r.text.includes('Invalid Host header')) {
     return ' — the server refused the Host header: its --allowed-hosts does not include this URL'
   }

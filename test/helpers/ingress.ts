@@ -5,6 +5,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest, type RequestOptions } from 'node:https'
 import { readFileSync } from 'node:fs'
+import { connect as tlsConnect } from 'node:tls'
 import type { Emulator } from './emulator.js'
 
 export type { RuntimeInfo } from './emulator.js'
@@ -107,4 +108,73 @@ export async function whilePolling<T>(
     done = true
     await poller
   }
+}
+
+/** What a request through the CONNECT proxy met: the proxy's refusal, or the server's answer. */
+export type ProxiedReply = { refused: true; status: number; text: string } | ({ refused: false } & Reply)
+
+/**
+ * One HTTPS request to `https://<host><path>` through the local Azure's CONNECT proxy, as a client
+ * with `HTTPS_PROXY` does: CONNECT first (with `Proxy-Authorization` from the proxy URL's user
+ * info, as clients send it), then TLS to the host. A proxy that will not open the tunnel (a name
+ * that does not resolve) is `refused` with its status and text.
+ */
+export function throughProxy(
+  proxyUrl: string,
+  caCertPath: string,
+  host: string,
+  path: string,
+  opts: { method?: string; auth?: { username: string; password: string } } = {}
+): Promise<ProxiedReply> {
+  const proxy = new URL(proxyUrl)
+  const headers: Record<string, string> = { host: `${host}:443` }
+  if (proxy.username || proxy.password) {
+    const user = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`
+    headers['proxy-authorization'] = `Basic ${Buffer.from(user).toString('base64')}`
+  }
+  return new Promise((resolve, reject) => {
+    const connect = httpRequest({
+      host: proxy.hostname,
+      port: proxy.port,
+      method: 'CONNECT',
+      path: `${host}:443`,
+      headers
+    })
+    connect.on('connect', (res, socket, head: Buffer) => {
+      if (res.statusCode !== 200) {
+        let text = head.toString()
+        socket.on('data', (d: Buffer) => (text += d.toString()))
+        socket.on('end', () => resolve({ refused: true, status: res.statusCode ?? 0, text }))
+        socket.on('error', () => resolve({ refused: true, status: res.statusCode ?? 0, text }))
+        return
+      }
+      const reqHeaders: Record<string, string> = { host }
+      if (opts.auth)
+        reqHeaders.authorization = `Basic ${Buffer.from(`${opts.auth.username}:${opts.auth.password}`).toString('base64')}`
+      const req = httpsRequest(
+        {
+          host,
+          path,
+          method: opts.method ?? 'GET',
+          headers: reqHeaders,
+          servername: host,
+          ca: readFileSync(caCertPath, 'utf8'),
+          createConnection: () =>
+            tlsConnect({ socket, servername: host, ca: readFileSync(caCertPath, 'utf8') })
+        },
+        (r) => {
+          let text = ''
+          r.on('data', (d: Buffer) => (text += d.toString()))
+          r.on('end', () => {
+            socket.destroy()
+            resolve({ refused: false, status: r.statusCode ?? 0, text, headers: r.headers })
+          })
+        }
+      )
+      req.on('error', reject)
+      req.end()
+    })
+    connect.on('error', reject)
+    connect.end()
+  })
 }
