@@ -17,6 +17,10 @@
  * (microsoft/AzureStorageExplorer#661, pottava/aws-s3-proxy#42, MicrosoftDocs/azure-docs#71949);
  * Azurite words it differently ("…the value of the Authorization header…") or, with Bearer enabled,
  * answers 400 `InvalidAuthenticationInfo`.
+ *
+ * A write's answer goes out only once Azurite's metadata holding it is on disk (`durable`, see
+ * `BlobBackend.flush`): a local Azure killed right after a client heard 201 still has the blob when
+ * it starts again, as Azure would.
  */
 import { randomUUID } from 'node:crypto'
 import {
@@ -53,6 +57,8 @@ export interface BlobGate {
 export const AUTHENTICATION_FAILED =
   'Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.'
 const SIGNATURE_FAILURES = ['AuthenticationFailed', 'AuthorizationFailure', 'InvalidAuthenticationInfo']
+/** Methods that change nothing: their answers need not wait for a save. */
+const READS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 /** The service's timestamp in messages: seven fraction digits. */
 function serviceTime(): string {
@@ -80,7 +86,9 @@ export class BlobFrontDoor {
   constructor(
     ca: CertificateAuthority,
     private readonly azuritePort: () => number,
-    private readonly gate: BlobGate
+    private readonly gate: BlobGate,
+    /** Resolves once what Azurite has answered so far is on disk. */
+    private readonly durable?: () => Promise<void>
   ) {
     const leaf = ca.issueSync(['*.blob.core.windows.net', 'blob.core.windows.net'])
     const server = createServer({ cert: leaf.cert, key: leaf.key }, (req, res) => this.handle(req, res))
@@ -180,8 +188,22 @@ export class BlobFrontDoor {
           })
           return
         }
-        res.writeHead(answer.statusCode ?? 502, answer.headers)
-        answer.pipe(res)
+        const relay = (): void => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers)
+          answer.pipe(res)
+        }
+        if (!this.durable || READS.has((req.method ?? 'GET').toUpperCase())) return relay()
+        // Azurite changed its metadata before it answered: saved now, the change survives a crash.
+        this.durable().then(relay, (err: unknown) => {
+          process.stderr.write(`[emulator] blob metadata not saved: ${String(err)}\n`)
+          answer.resume()
+          // Not durable, so not a success: the service's 500 (REST "Common error codes").
+          this.refuse(req, res, {
+            status: 500,
+            code: 'InternalError',
+            message: 'The server encountered an internal error. Please retry the request.'
+          })
+        })
       }
     )
     upstream.on('error', (err) => {

@@ -26,6 +26,14 @@ import type { JsonObject } from './json.js'
 import { Latency } from './latency.js'
 import { listenOnPreferredPort } from './listen.js'
 import { LroManager } from './lro.js'
+import {
+  ConnectionOrigins,
+  ENVIRONMENT_TYPE,
+  environmentAddress,
+  environmentProxyUrl,
+  originOfProxyAuthorization,
+  resolvesFor
+} from './networkRules.js'
 import { ConnectProxy } from './proxy.js'
 import { isStreamHost } from './logStream.js'
 import { IdFactory, randomToken, seededSubscriptionId, tenantOf } from './random.js'
@@ -60,11 +68,20 @@ async function main(): Promise<void> {
     ...(config.runtime === 'mlflow' ? { postgres: new PostgresBackend(config.stateDir, ca) } : {})
   }
   const blobReach: { proxy?: string; bundle: string; ca: string } = { bundle: bundlePath, ca: ca.certPath }
+  // A replica's proxy carries its environment's credentials: what makes its requests come from
+  // inside that environment (networkRules.ts).
   const runtime = createRuntime(config.runtime, latency, {
     stateDir: config.stateDir,
     backends,
     crashImages: config.crashImages,
-    reach: () => ({ proxy: blobReach.proxy ?? '', caBundle: blobReach.bundle, caCert: blobReach.ca })
+    reach: (environmentId) => ({
+      proxy:
+        environmentId && blobReach.proxy
+          ? environmentProxyUrl({ store }, blobReach.proxy, environmentId)
+          : (blobReach.proxy ?? ''),
+      caBundle: blobReach.bundle,
+      caCert: blobReach.ca
+    })
   })
   const ctx: EmulatorContext = {
     config,
@@ -94,7 +111,12 @@ async function main(): Promise<void> {
 
   const blob = backends.blob
   const frontDoor = blob
-    ? new BlobFrontDoor(ca, () => blob.listeningPort, storageGate(ctx, bearerCheck(ctx)))
+    ? new BlobFrontDoor(
+        ca,
+        () => blob.listeningPort,
+        storageGate(ctx, bearerCheck(ctx)),
+        () => blob.flush()
+      )
     : undefined
   if (frontDoor) {
     store.state.blobFrontDoorPort = await listenOnPreferredPort(
@@ -113,7 +135,8 @@ async function main(): Promise<void> {
     store.state.identityPort
   )
 
-  const ingress = new Ingress(ctx, ca, tls)
+  const origins = new ConnectionOrigins()
+  const ingress = new Ingress(ctx, ca, tls, origins)
   store.state.ingressPort = await listenOnPreferredPort(
     'ingress',
     (p) => ingress.listen(p),
@@ -124,6 +147,12 @@ async function main(): Promise<void> {
     isAppHost: (host) =>
       isStreamHost(host) || domainOf(ctx, host) !== undefined || routeFor(ctx, host) !== undefined,
     ingressPort: () => ingress.listeningPort,
+    originOf: (authorization) => originOfProxyAuthorization(ctx, authorization),
+    resolves: (host, origin) => {
+      const domain = domainOf(ctx, host)
+      return domain === undefined || resolvesFor(ctx, host, domain, origin)
+    },
+    origins,
     serviceHost: (host) => {
       const account = BLOB_HOST.exec(host)?.[1]
       if (!account || !frontDoor) return undefined
@@ -154,7 +183,17 @@ async function main(): Promise<void> {
           { host: a.host, port: a.port }
         ])
       ),
-      apps
+      apps,
+      // Test-only: how to be a replica of each environment (its proxy URL) and where it appears from.
+      environments: Object.fromEntries(
+        ctx.store
+          .byType(ENVIRONMENT_TYPE)
+          .map((env) => [
+            env.id,
+            { proxy: environmentProxyUrl(ctx, proxy.url, env.id), address: environmentAddress(ctx, env.id) }
+          ])
+      ),
+      clientIp: config.clientIp
     }
   }
 

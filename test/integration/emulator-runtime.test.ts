@@ -17,6 +17,8 @@ import { toArm } from '../../src/azure/containerApps.js'
 import { parseInputs, type DeployConfig } from '../../src/config/inputs.js'
 import { desiredState, POSTGRES_ADMIN_LOGIN } from '../../src/stack/desired.js'
 import type { ContainerAppSpec } from '../../src/stack/specs.js'
+import { startWithBlobAccount } from '../helpers/blobAccount.js'
+import { blobOps } from '../helpers/blobOps.js'
 import { startEmulator, type Emulator, type RuntimeInfo } from '../helpers/emulator.js'
 import { restartRevisionAndWait, sdkClients } from '../helpers/sdk.js'
 
@@ -427,4 +429,44 @@ describe('local Azure with --runtime mlflow, driven by the real SDK clients', ()
     // The old revision keeps the traffic and keeps serving.
     expect((await viaIngress('GET', '/health')).status).toBe(200)
   }, 400_000)
+})
+
+describe('local Azure killed and started again (stand-in runtime: Azurite runs with every runtime)', () => {
+  it('keeps every blob write whose answer the client got: uploads, overwrites and deletes', async () => {
+    const RG = 'rg-crash'
+    const ACCOUNT = 'stcrashkeeps1'
+    const { emu, c } = await startWithBlobAccount(
+      { timeScale: 0.002 },
+      { location: LOCATION, resourceGroup: RG, account: ACCOUNT, container: 'data' }
+    )
+    try {
+      const key = (await c.st.storageAccounts.listKeys(RG, ACCOUNT)).keys![0]!.value!
+      const ops = (list: Parameters<typeof blobOps>[3]) =>
+        blobOps(emu.env, ACCOUNT, { kind: 'key', key }, list)
+      const written = await ops([
+        { op: 'upload', container: 'data', blob: 'kept.txt', text: 'first' },
+        { op: 'upload', container: 'data', blob: 'kept.txt', text: 'second' },
+        { op: 'upload', container: 'data', blob: 'gone.txt', text: 'x' },
+        { op: 'delete', container: 'data', blob: 'gone.txt' },
+        { op: 'createContainer', container: 'made-by-a-client' }
+      ])
+      expect(written.every((r) => r.ok)).toBe(true)
+      // At once: Azurite's own store saves every few seconds, so a crash right after the answers
+      // is what loses them when nothing else saved them first.
+      await emu.restart({ kill: true })
+      expect(
+        await ops([
+          { op: 'download', container: 'data', blob: 'kept.txt' },
+          { op: 'list', container: 'data' },
+          { op: 'containerExists', container: 'made-by-a-client' }
+        ])
+      ).toEqual([
+        { ok: true, value: 'second' },
+        { ok: true, value: ['kept.txt'] },
+        { ok: true, value: true }
+      ])
+    } finally {
+      await emu.stop()
+    }
+  }, 120_000)
 })
