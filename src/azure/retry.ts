@@ -12,6 +12,7 @@ import { isRestError, parseLroFailure } from './errors.js'
 const BUSY_CODES = new Set(
   [
     'ContainerAppLockConflict',
+    'ContainerAppsJobOperationInProgress',
     'ManagedEnvironmentOperationInProgress',
     'AnotherOperationInProgress',
     'OperationInProgress',

@@ -813,6 +813,11 @@ describe('retry classification: only what the SDK pipeline does not retry itself
   it.each<[string, unknown, boolean]>([
     ['ContainerAppLockConflict 409', restError(409, 'ContainerAppLockConflict'), true],
     [
+      'ContainerAppsJobOperationInProgress 409 (a job start or write while the job is busy)',
+      restError(409, 'ContainerAppsJobOperationInProgress'),
+      true
+    ],
+    [
       'ManagedEnvironmentOperationInProgress 409',
       restError(409, 'ManagedEnvironmentOperationInProgress'),
       true
