@@ -12,6 +12,8 @@ export interface RequestEntry {
   path: string
   /** HTTP status answered; 0 when the connection was dropped on purpose. */
   status: number
+  /** When it arrived (epoch ms): benchmarks time the action's first request and overlapping runs. */
+  at: number
 }
 
 interface StoredEntry extends RequestEntry {
@@ -39,7 +41,13 @@ export class RequestLog {
 
   /** Registers the request now so the order is arrival order, whatever order answers leave in. */
   begin(method: string, path: string): StoredEntry {
-    const entry: StoredEntry = { seq: (this.entries.at(-1)?.seq ?? 0) + 1, method, path, status: -1 }
+    const entry: StoredEntry = {
+      seq: (this.entries.at(-1)?.seq ?? 0) + 1,
+      method,
+      path,
+      status: -1,
+      at: Date.now()
+    }
     this.entries.push(entry)
     return entry
   }
@@ -52,6 +60,6 @@ export class RequestLog {
   all(): RequestEntry[] {
     return this.entries
       .filter((e) => e.status !== -1)
-      .map(({ method, path, status }) => ({ method, path, status }))
+      .map(({ method, path, status, at }) => ({ method, path, status, at }))
   }
 }

@@ -46,5 +46,11 @@ fi
 if [ "$jest_status" -ne 0 ] && [ "$jf" -eq 0 ]; then jf=1; fi
 passed=$((passed + jp))
 failed=$((failed + jf))
+
+# Short runs of the published proof: the same checks as docs/benchmarks.md and docs/reliability.md,
+# fewer repetitions (the timing targets of a short bench are regression guards, see bench/main.ts).
+check "benchmarks (short run)" npm run --silent bench -- --short
+check "reliability suite (short run)" npm run --silent reliability -- --short
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -113,13 +113,16 @@ export class StandinAdapter implements ImageAdapter {
   constructor(
     private readonly startupDelayMs: number,
     private readonly crashImages: string[] = [],
-    private readonly reach?: () => PlatformReach
+    private readonly reach?: (environmentId?: string) => PlatformReach
   ) {}
 
   plan(input: Omit<RevisionInput, 'onStatus'>, port: number): PlanResult {
     const { image } = input.container
     if (!standinImageExists(image)) return { ok: false, reason: pullFailure(image) }
-    const env = { ...(this.reach ? reachEnv(this.reach()) : {}), ...containerEnv(input.container) }
+    const env = {
+      ...(this.reach ? reachEnv(this.reach(input.environmentId)) : {}),
+      ...containerEnv(input.container)
+    }
     env['CONTAINER_APP_NAME'] = input.appName
     env['CONTAINER_APP_REVISION'] = input.revisionName
     const destination = artifactsDestination(input.container)
@@ -133,8 +136,10 @@ export class StandinAdapter implements ImageAdapter {
           this.serverScript,
           '--port',
           String(port),
-          '--startup-delay-ms',
-          String(this.startupDelayMs),
+          // An absolute moment: the modelled start-up includes the process's own spawn, which on
+          // a loaded machine is a good part of a scaled start-up.
+          '--healthy-at',
+          String(Date.now() + this.startupDelayMs),
           '--parent-pid',
           String(process.pid),
           '--image',
@@ -154,7 +159,11 @@ export class StandinAdapter implements ImageAdapter {
   planRun(input: Omit<RunInput, 'onStart' | 'onExit'>): PlanResult {
     const { image } = input.container
     if (!standinImageExists(image)) return { ok: false, reason: pullFailure(image) }
-    const env = containerEnv(input.container)
+    // A job replica is inside its environment too (reachEnv), as the MLflow runtime's are.
+    const env = {
+      ...(this.reach ? reachEnv(this.reach(input.environmentId)) : {}),
+      ...containerEnv(input.container)
+    }
     env['CONTAINER_APP_JOB_NAME'] = input.jobName
     env['CONTAINER_APP_JOB_EXECUTION_NAME'] = input.executionName
     env['CONTAINER_APP_REPLICA_NAME'] = input.replicaName

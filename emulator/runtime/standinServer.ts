@@ -22,12 +22,11 @@ function arg(name: string, fallback: string): string {
 }
 
 const port = Number(arg('port', '0'))
-const startupDelayMs = Number(arg('startup-delay-ms', '0'))
+const healthyAt = Number(arg('healthy-at', '0'))
 const parentPid = Number(arg('parent-pid', String(process.ppid)))
 const image = arg('image', '')
 const crashAfterMs = Number(process.env['STANDIN_CRASH_AFTER_MS'] ?? '') || 0
 const destination = arg('artifacts-destination', '')
-const startedAt = Date.now()
 
 if (process.argv.includes('--crash-at-start')) {
   // An image of `--crash-images`: it never gets as far as serving.
@@ -59,7 +58,7 @@ const tracking = trackingApi(
 
 const server = createServer((req, res) => {
   const path = (req.url ?? '/').split('?')[0] ?? '/'
-  if (Date.now() - startedAt < startupDelayMs) {
+  if (Date.now() < healthyAt) {
     res.writeHead(503, { 'content-type': 'text/plain' })
     res.end('starting')
     return
@@ -109,10 +108,13 @@ server.listen(port, '127.0.0.1', () => {
 })
 
 if (crashAfterMs > 0) {
-  setTimeout(() => {
-    process.stderr.write(`stand-in: crashing as asked (STANDIN_CRASH_AFTER_MS=${crashAfterMs})\n`)
-    process.exit(1)
-  }, startupDelayMs + crashAfterMs)
+  setTimeout(
+    () => {
+      process.stderr.write(`stand-in: crashing as asked (STANDIN_CRASH_AFTER_MS=${crashAfterMs})\n`)
+      process.exit(1)
+    },
+    Math.max(0, healthyAt - Date.now()) + crashAfterMs
+  )
 }
 
 const parentGone = (): boolean => {

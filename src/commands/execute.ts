@@ -11,9 +11,6 @@ import type { Step, StepKey } from '../stack/steps.js'
 import { formatSeconds } from './log.js'
 import { runStep, stepTitle, waitForDrain, type RolloutRecord, type StepContext } from './rollout.js'
 
-/** Independent writes in flight at once; ARM throttles per subscription well above this. */
-export const PARALLELISM = 6
-
 const VERB: Record<string, string> = {
   create: 'created',
   update: 'updated',
@@ -55,7 +52,7 @@ export async function executeSteps(
     const timeline = await runDag(
       steps.map((s) => ({ key: s.key, dependsOn: s.dependsOn })),
       run,
-      { concurrency: PARALLELISM }
+      { concurrency: ctx.config.azure.parallelism }
     )
     return { timeline, record }
   } catch (error) {

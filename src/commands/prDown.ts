@@ -17,8 +17,6 @@ import { describeExecution, indent, LOG_LINES, runJobToEnd } from './rollout.js'
 import { readActualState } from './state.js'
 import { lockExistingStack, type HeldLock, type LockSettings } from './stackLock.js'
 
-const PARALLELISM = 6
-
 export interface PrDownResult {
   command: 'pr-down'
   prNumber: number
@@ -161,7 +159,7 @@ export async function removePrEnvironment(
       await deleteAny(port, STACK[k].kind, addresses[k])
       log.group(`${k} ${addresses[k].name}: deleted in ${formatSeconds(Date.now() - t0)}`, [])
     },
-    { concurrency: PARALLELISM }
+    { concurrency: config.azure.parallelism }
   )
   if (doomed.length === 0)
     log.info(`PR #${pr.number} has no environment on stack ${config.stackName}: nothing to remove.`)

@@ -28,10 +28,10 @@ export const STACK = {
   postgresDatabase: { kind: 'postgresDatabase', dependsOn: ['postgresServer'] },
   authDatabase: { kind: 'postgresDatabase', dependsOn: ['postgresServer'] },
   managedEnvironment: { kind: 'managedEnvironment', dependsOn: ['acaSubnet', 'logAnalytics'] },
-  migrationJob: {
-    kind: 'job',
-    dependsOn: ['managedEnvironment', 'postgresDatabase', 'authDatabase']
-  },
+  // The job is only written here (its secrets are URIs, not connections): it needs its environment
+  // alone, so a cold deploy writes it while the PostgreSQL server is still being made. Its start,
+  // the `migrate` step, waits for the databases.
+  migrationJob: { kind: 'job', dependsOn: ['managedEnvironment'] },
   containerApp: {
     kind: 'containerApp',
     dependsOn: [

@@ -56,11 +56,20 @@ export async function runAction(
 export interface StartedAction {
   /** Ends the run the way a cancelled workflow or a lost runner does: at once, no clean-up. */
   kill(): void
+  /** The action's process id (e.g. to pause it with SIGSTOP, as a slow runner would be). */
+  readonly pid: number | undefined
   done: Promise<ActionRun>
 }
 
-/** Starts the action without waiting for it, so a test can cancel it mid-way. */
-export function startAction(inputs: Record<string, string>, env: Record<string, string> = {}): StartedAction {
+/**
+ * Starts the action without waiting for it, so a test can cancel it mid-way. `onStdout` sees each
+ * chunk of its standard output as it arrives (e.g. to time a log line against other runs).
+ */
+export function startAction(
+  inputs: Record<string, string>,
+  env: Record<string, string> = {},
+  opts: { onStdout?: (chunk: string) => void } = {}
+): StartedAction {
   const dir = mkdtempSync(join(tmpdir(), 'mlflow-action-run-'))
   const outputFile = join(dir, 'output')
   const summaryFile = join(dir, 'summary')
@@ -85,7 +94,10 @@ export function startAction(inputs: Record<string, string>, env: Record<string, 
   const child = spawn(actionNode(), [join(ROOT, 'dist', 'index.js')], { env: childEnv, cwd: dir })
   let stdout = ''
   let stderr = ''
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString()
+    opts.onStdout?.(d.toString())
+  })
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
   const done = new Promise<number>((res, rej) => {
     child.on('error', rej)
@@ -112,7 +124,7 @@ export function startAction(inputs: Record<string, string>, env: Record<string, 
       everything: [shown, stderr, outputText, summary].join('\n')
     }
   }
-  return { kill: () => child.kill('SIGKILL'), done }
+  return { kill: () => child.kill('SIGKILL'), pid: child.pid, done }
 }
 
 /** The `::error::` line(s) of a failed run. */

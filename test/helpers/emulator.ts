@@ -34,6 +34,17 @@ export interface EmulatorOptions {
    * seeded draws: `{ storageKey: 0 }` for tests that are not about a regenerated key's while.
    */
   propagation?: Partial<Record<'storageKey' | 'roleAssignment' | 'principal', number>>
+  /**
+   * The runner's public address (`--client-ip`): every request from outside the managed
+   * environments comes from it, for the apps' IP restrictions (default 203.0.113.10).
+   */
+  clientIp?: string
+  /**
+   * ARM actions the deploying principal lacks (`--deny-actions`), e.g.
+   * `['Microsoft.App/containerApps/write', 'Microsoft.App/register/action']`; `*` wildcards as in
+   * role definitions. Such a request is answered 403 `AuthorizationFailed`.
+   */
+  denyActions?: string[]
   port?: number
 }
 
@@ -41,6 +52,8 @@ export interface RequestRecord {
   method: string
   path: string
   status: number
+  /** Arrival time, epoch ms (absent in logs written by an older local Azure). */
+  at?: number
 }
 
 /** `GET /_emulator/runtime`: where the local services listen. */
@@ -59,6 +72,13 @@ export interface RuntimeInfo {
   postgres: Record<string, { host: string; port: number }>
   /** Apps with a running revision that has traffic, by FQDN. */
   apps: Record<string, { app: string; revision: string; url: string }>
+  /**
+   * Per managed environment (by id): the proxy URL its replicas get (with the environment's
+   * credentials: requests through it come from inside) and the address they appear from.
+   */
+  environments: Record<string, { proxy: string; address: string }>
+  /** The address every request from outside the environments appears from. */
+  clientIp: string
 }
 
 export interface Emulator {
@@ -74,8 +94,12 @@ export interface Emulator {
   requests(): Promise<RequestRecord[]>
   state(): Promise<unknown>
   runtimeInfo(): Promise<RuntimeInfo>
-  /** Stops and starts again on the same state dir (same subscription, cert, token and port). */
-  restart(): Promise<void>
+  /**
+   * Stops and starts again on the same state dir (same subscription, cert, token and port). With
+   * `kill`, the stop is a SIGKILL: the local Azure crashes rather than shuts down, with no chance to
+   * save anything. Resolves at the ready line: revisions are still starting (poll the app).
+   */
+  restart(opts?: { kill?: boolean }): Promise<void>
   stop(): Promise<void>
 }
 
@@ -176,6 +200,8 @@ function argsFor(stateDir: string, o: EmulatorOptions): string[] {
   if (o.crashImages?.length) args.push('--crash-images', o.crashImages.join(','))
   const propagation = Object.entries(o.propagation ?? {})
   if (propagation.length) args.push('--propagation', propagation.map(([k, v]) => `${k}=${v}`).join(','))
+  if (o.clientIp) args.push('--client-ip', o.clientIp)
+  if (o.denyActions?.length) args.push('--deny-actions', o.denyActions.join(','))
   return args
 }
 
@@ -233,6 +259,14 @@ function stopChild(child: ChildProcess): Promise<void> {
   })
 }
 
+function killChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  return new Promise((resolvePromise) => {
+    child.once('exit', () => resolvePromise())
+    child.kill('SIGKILL')
+  })
+}
+
 function getJson<T>(url: string, ca: string): Promise<T> {
   return new Promise((resolvePromise, reject) => {
     const req = request(url, { method: 'GET', ca }, (res) => {
@@ -285,8 +319,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     requests: () => getJson<RequestRecord[]>(`${current.ready.endpoint}/_emulator/requests`, ca),
     state: () => getJson<unknown>(`${current.ready.endpoint}/_emulator/state`, ca),
     runtimeInfo: () => getJson<RuntimeInfo>(`${current.ready.endpoint}/_emulator/runtime`, ca),
-    async restart() {
-      await stopChild(current.child)
+    async restart(opts = {}) {
+      await (opts.kill ? killChild(current.child) : stopChild(current.child))
       current = await launch(restartArgs)
       ca = readFileSync(current.ready.caCertPath, 'utf8')
     },
