@@ -4,9 +4,16 @@
  * run — inputs, changes Azure cannot make in place, a downgrade across a schema change — refuses
  * it before the first write.
  */
-import type { AzurePort, Observed, PermissionSet, ResourceAddress, StorageKeys } from '../azure/port.js'
+import type {
+  AzurePort,
+  Observed,
+  PermissionSet,
+  ResourceAddress,
+  RevisionState,
+  StorageKeys
+} from '../azure/port.js'
 import type { Facts } from '../stack/facts.js'
-import { stackAddresses, stackKeysFor, type ActualState, type StackKey } from '../stack/graph.js'
+import { STACK, stackAddresses, stackKeysFor, type ActualState, type StackKey } from '../stack/graph.js'
 import {
   KEY_ROTATED_TAG,
   KEY_TO_RETIRE_TAG,
@@ -19,7 +26,7 @@ import {
 import { lockExistingStack, type HeldLock } from './stackLock.js'
 import { InputError } from '../config/errors.js'
 import type { DeployConfig, StackCommand } from '../config/inputs.js'
-import type { TimelineEntry } from '../engine/dag.js'
+import { DagError, runDag, type TimelineEntry } from '../engine/dag.js'
 import { blockers, countChanges, plan, type PlanEntry } from '../engine/plan.js'
 import { desiredState, type DesiredResource } from '../stack/desired.js'
 import { immutableChanges } from '../stack/replacements.js'
@@ -40,7 +47,7 @@ import { storageAccessOf } from '../stack/mlflowContainer.js'
 import { PR_TAG } from '../stack/prEnvironment.js'
 import type { Log } from './log.js'
 import { checkProviders, registerProviders, unavailableIn, type ProviderStatus } from './providers.js'
-import { waitForRevision } from './revision.js'
+import { revisionVerdict, waitForRevision } from './revision.js'
 import type { RolloutRecord } from './rollout.js'
 import { gatherFacts, readSettledState } from './state.js'
 import {
@@ -131,7 +138,21 @@ export async function deploy(
     ])
   }
 
-  const providers = await checkProviders(port, { register: false, pollMs, timeoutMs: opts.waitTimeoutMs })
+  const [group, account] = await Promise.all([
+    givenGroup ?? port.handlers.resourceGroup.get(addresses.resourceGroup),
+    port.handlers.storageAccount.get(addresses.storageAccount)
+  ])
+  // A stack whose account exists was made by a run that registered every provider and checked the
+  // region first: a no-op must not pay five reads for that again (a provider unregistered since is
+  // named by the write Azure refuses).
+  const stackExists = group !== undefined && account !== undefined
+  const providers = stackExists
+    ? []
+    : await checkProviders(port, { register: false, pollMs, timeoutMs: opts.waitTimeoutMs })
+  const known: ActualState = {
+    ...(group ? { resourceGroup: group } : {}),
+    ...(account ? { storageAccount: account } : {})
+  }
   const unavailable = unavailableIn(config.location, providers)
   if (unavailable.length > 0) {
     throw new InputError([
@@ -142,7 +163,7 @@ export async function deploy(
       }
     ])
   }
-  if (!apply) return planStack(config, port, log, opts, { started, providers })
+  if (!apply) return planStack(config, port, log, opts, { started, providers, known })
   if (config.command === 'rotate-keys' && config.storageAuth === 'managed-identity')
     return nothingToRotate(config, port, log, { started, providers })
 
@@ -150,12 +171,11 @@ export async function deploy(
   // group and the account that holds the lock, read the account's keys) must be allowed. The rest
   // is checked against the plan itself, once the lock is held (planStack).
   const missing = providers.filter((p) => p.action === 'register')
-  const [group, account] = await Promise.all([
-    givenGroup ?? port.handlers.resourceGroup.get(addresses.resourceGroup),
-    port.handlers.storageAccount.get(addresses.storageAccount)
-  ])
   const cold = !account && config.command === 'deploy'
-  const permissions = group ? await readPermissions(port, config.names.resourceGroup, log) : undefined
+  // An existing stack's lock needs only its keys (a refused listKeys names itself); the plan's
+  // writes are checked once the plan is known, and a plan without writes reads no permissions.
+  const permissions =
+    group && !stackExists ? await readPermissions(port, config.names.resourceGroup, log) : undefined
   const beforeLock = (perms: PermissionSet[] | undefined): void =>
     refuseMissing(
       REFUSED,
@@ -192,7 +212,14 @@ export async function deploy(
   })
   try {
     // Read after the lock: what another run changed while this one waited is part of the plan.
-    return await planStack(config, port, log, opts, { started, providers, lock, permissions: checked })
+    return await planStack(config, port, log, opts, {
+      started,
+      providers,
+      lock,
+      permissions: checked,
+      known,
+      permissionsWhenWriting: stackExists
+    })
   } finally {
     await lock.release()
   }
@@ -206,9 +233,13 @@ async function planStack(
   run: {
     started: number
     providers: ProviderStatus[]
-    lock?: HeldLock & { created: StackKey[] }
+    lock?: HeldLock & { keys: StorageKeys; created: StackKey[] }
     /** The identity's permissions in the group (undefined: not readable, not checked). */
     permissions?: PermissionSet[]
+    /** Read permissions only if the plan writes (the stack existed before this run). */
+    permissionsWhenWriting?: boolean
+    /** Resources read before the lock; reused when the lock came at the first try. */
+    known?: ActualState
   }
 ): Promise<DeployResult> {
   const now = opts.now ?? Date.now
@@ -220,14 +251,21 @@ async function planStack(
     port,
     addresses,
     log,
-    { pollMs, timeoutMs: opts.waitTimeoutMs },
+    {
+      pollMs,
+      timeoutMs: opts.waitTimeoutMs,
+      ...(run.known && (!run.lock || run.lock.atFirstTry) ? { known: run.known } : {})
+    },
     stackKeysFor(config.storageAuth)
   )
   const pr = config.pr ? (config as PrConfig) : undefined
   const baseStack = pr ? await readBase(pr, port, actual, log) : undefined
   const refusals = pr ? prRefusals(pr, actual) : []
   if (refusals.length > 0) throw new PrEnvironmentRefusedError(refusals.join('\n'))
-  const facts = await gatherFacts(port, addresses, actual, log, { pr: pr !== undefined })
+  const facts = await gatherFacts(port, addresses, actual, log, {
+    pr: pr !== undefined,
+    ...(run.lock?.atFirstTry ? { storageKeys: run.lock.keys } : {})
+  })
   if (baseStack) {
     facts.adminDatabaseUri = baseStack.adminDatabaseUri
     // The PR app holds the key the base serves with: one rotation moves both (see README).
@@ -301,6 +339,11 @@ async function planStack(
     const refusal = await checkBudget(pr, port, actual, baseStack, desired)
     if (refusal) throw new PrEnvironmentRefusedError(refusal)
   }
+  const permissions =
+    run.permissions ??
+    (run.permissionsWhenWriting && steps.length > 0
+      ? await readPermissions(port, config.names.resourceGroup, log)
+      : undefined)
   refuseMissing(
     REFUSED,
     neededForSteps(steps, {
@@ -309,7 +352,7 @@ async function planStack(
       job: addresses.migrationJob,
       storageAccount: addresses.storageAccount
     }),
-    run.permissions
+    permissions
   )
 
   // The steps add what they learn (a regenerated key pair, a new domain) to the run's own facts.
@@ -326,14 +369,18 @@ async function planStack(
   // Without a new revision, the one that serves must still be running: say so, or fail.
   const revision = record.revision ?? serving?.name
   if (!revision) throw new Error(`Container app ${config.names.containerApp} has no revision that serves`)
-  if (!record.revision)
+  // A run that wrote nothing reports what it read under the lock; one that wrote reads again.
+  const unchanged = steps.length === 0 && serving !== undefined && revisionVerdict(serving) === 'ready'
+  if (!record.revision && !unchanged)
     await waitForRevision(port, addresses.containerApp, revision, { pollMs, timeoutMs: opts.waitTimeoutMs })
-  const observed = await port.handlers.containerApp.get(addresses.containerApp)
+  const observed = unchanged
+    ? actual.containerApp
+    : await port.handlers.containerApp.get(addresses.containerApp)
   log.info(`Revision ${revision} serves at https://${observed?.outputs.fqdn ?? ''}`)
   const storageKey =
     config.storageAuth === 'managed-identity'
       ? 'none'
-      : await liveKey(port, addresses, revision, runFacts.storageKeys)
+      : await liveKey(port, addresses, unchanged ? serving : revision, runFacts.storageKeys)
   const rotatedAt = record.keyRotatedAt ?? observed?.spec.tags[KEY_ROTATED_TAG]
   if (storageKey) {
     log.info(
@@ -408,11 +455,13 @@ function planKeyRotation(config: DeployConfig, actual: ActualState, facts: Facts
 async function liveKey(
   port: AzurePort,
   addresses: Record<StackKey, ResourceAddress>,
-  revision: string,
+  revision: string | RevisionState,
   keys: StorageKeys | undefined
 ): Promise<KeyName | undefined> {
   if (!keys) return undefined
-  return keyHeldBy(keys, (await port.getRevision(addresses.containerApp, revision)).container)
+  const state =
+    typeof revision === 'string' ? await port.getRevision(addresses.containerApp, revision) : revision
+  return keyHeldBy(keys, state.container)
 }
 
 /**
@@ -430,7 +479,7 @@ export async function lockStack(
     /** Called once a cold stack's group was created, before its account is. */
     afterGroupCreated?: () => Promise<void>
   } = {}
-): Promise<HeldLock & { created: StackKey[] }> {
+): Promise<HeldLock & { keys: StorageKeys; created: StackKey[] }> {
   const addresses = stackAddresses(config.names)
   const created: StackKey[] = []
   const [group, account] = opts.known
@@ -453,20 +502,51 @@ export async function lockStack(
       )
     }
     const desired = desiredState(config, { postgresPasswordIsNew: true, postgresServerExists: false })
-    const spec = <K extends 'resourceGroup' | 'storageAccount'>(key: K) =>
-      (desired.find((d) => d.key === key) as DesiredResource<K>).spec
-    log.info(`Creating the storage account ${config.names.storageAccount} first: it holds the stack's lock`)
+    const put = async (key: StackKey): Promise<void> => {
+      const resource = desired.find((d) => d.key === key)!
+      await (
+        port.handlers[resource.kind] as { put(a: ResourceAddress, spec: unknown): Promise<unknown> }
+      ).put(addresses[key], resource.spec)
+      created.push(key)
+    }
+    log.info(
+      `Creating the storage account ${config.names.storageAccount} first: it holds the stack's lock ` +
+        `(the network, its private DNS zone and the log workspace, which hold no secret, meanwhile)`
+    )
     if (!group) {
-      await port.handlers.resourceGroup.put(addresses.resourceGroup, spec('resourceGroup'))
-      created.push('resourceGroup')
+      await put('resourceGroup')
       await opts.afterGroupCreated?.()
     }
-    await port.handlers.storageAccount.put(addresses.storageAccount, spec('storageAccount'))
-    created.push('storageAccount')
+    await runDag(
+      ['storageAccount' as const, ...BEFORE_LOCK].map((key) => ({
+        key,
+        dependsOn: (STACK[key].dependsOn as readonly StackKey[]).filter((d) => BEFORE_LOCK.includes(d))
+      })),
+      put,
+      { concurrency: config.azure.parallelism }
+    ).catch((error: unknown) => {
+      // The first refusal as Azure gave it (its code and message name what to fix).
+      throw error instanceof DagError ? error.failures[0]!.error : error
+    })
   }
   const lock = await lockExistingStack(config, port, log)
   return { ...lock, created }
 }
+
+/**
+ * What a cold deploy writes while its storage account (and so its lock) is being made: the start of
+ * the longest chain (private DNS zone, its link, then the PostgreSQL server) must not wait for the
+ * account. Their specs are the inputs alone, with no secret and no password: two first deploys that
+ * race here write the same thing, and the one that takes the lock second plans from what it finds.
+ */
+const BEFORE_LOCK: readonly StackKey[] = [
+  'virtualNetwork',
+  'dbSubnet',
+  'acaSubnet',
+  'privateDnsZone',
+  'privateDnsLink',
+  'logAnalytics'
+]
 
 /**
  * rotate-keys changes the storage key and nothing else: inputs that differ from the stack would
@@ -564,7 +644,14 @@ function coldStackNeeds(config: DeployConfig, group: Observed<'resourceGroup'> |
 function bootstrapped(entries: PlanEntry[], created: readonly StackKey[]): PlanEntry[] {
   return entries.map((e) =>
     created.includes(e.key) && e.action === 'noop'
-      ? { ...e, action: 'create', note: "created first: it holds the stack's lock" }
+      ? {
+          ...e,
+          action: 'create',
+          note:
+            e.key === 'storageAccount'
+              ? "created first: it holds the stack's lock"
+              : 'created while the storage account (the lock) was made'
+        }
       : e
   )
 }

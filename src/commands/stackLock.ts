@@ -41,6 +41,11 @@ export class LockTimeoutError extends Error {
 }
 
 export interface HeldLock {
+  /**
+   * Whether the lock was taken at the first try: then nothing changed the stack between the reads
+   * made to take it and the moment it was held, and the plan may reuse them.
+   */
+  atFirstTry: boolean
   /** Throws when the lease was lost (renewal failed): no further write may start. */
   assertHeld(): void
   release(): Promise<void>
@@ -59,9 +64,11 @@ export async function acquireStackLock(
   const t0 = Date.now()
   let last: LockHolder | undefined
   let announced = false
+  let attempts = 0
   try {
     await pollUntil(
       async () => {
+        attempts++
         try {
           if (!ensured) await blob.ensure()
           ensured = true
@@ -116,6 +123,7 @@ export async function acquireStackLock(
   )
   timer.unref()
   return {
+    atFirstTry: attempts === 1,
     assertHeld() {
       if (lost !== undefined)
         throw new Error(
@@ -125,12 +133,15 @@ export async function acquireStackLock(
     async release() {
       clearInterval(timer)
       await renewing
-      await blob.release(leaseId).catch((error: unknown) => {
-        // It expires on its own; say so rather than fail a run that did its work.
-        opts.log.warning(
-          `Could not release the lock of stack ${opts.stack} (${String(error)}); it expires within ${LEASE_SECONDS} s`
-        )
-      })
+      await blob.release(leaseId).then(
+        () => opts.log.info(`Lock of stack ${opts.stack} released`),
+        (error: unknown) => {
+          // It expires on its own; say so rather than fail a run that did its work.
+          opts.log.warning(
+            `Could not release the lock of stack ${opts.stack} (${String(error)}); it expires within ${LEASE_SECONDS} s`
+          )
+        }
+      )
     }
   }
 }
@@ -143,17 +154,25 @@ export type LockSettings = Pick<
   command: string
 }
 
-/** Takes the lock of a stack whose storage account exists, with the account's keys. */
-export async function lockExistingStack(config: LockSettings, port: AzurePort, log: Log): Promise<HeldLock> {
+/**
+ * Takes the lock of a stack whose storage account exists, with the account's keys (returned too: a
+ * lock taken at the first try leaves them current for the plan).
+ */
+export async function lockExistingStack(
+  config: LockSettings,
+  port: AzurePort,
+  log: Log
+): Promise<HeldLock & { keys: StorageKeys }> {
   const account = stackAddresses(config.names).storageAccount
   const keys = await port.listStorageKeys(account)
   log.mask(keys.key1)
   log.mask(keys.key2)
-  return acquireStackLock(port, account, keys, {
+  const lock = await acquireStackLock(port, account, keys, {
     stack: config.stackName,
     holder: { holder: config.holder, command: config.command, since: new Date().toISOString() },
     timeoutMs: config.lockTimeoutMs,
     pollMs: Math.max(config.azure.pollIntervalMs, 1000),
     log
   })
+  return { ...lock, keys }
 }

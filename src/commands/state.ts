@@ -3,7 +3,7 @@
  * only make sense once a resource is known to exist (keys, shared key), also in parallel.
  */
 import { randomBytes } from 'node:crypto'
-import type { AzurePort, Observed, ResourceAddress } from '../azure/port.js'
+import type { AzurePort, Observed, ResourceAddress, StorageKeys } from '../azure/port.js'
 import type { Facts } from '../stack/facts.js'
 import { APP_STATE_TAGS, servingRevision } from '../stack/steps.js'
 import { keyForDeploy } from '../stack/storageKeys.js'
@@ -30,10 +30,13 @@ export async function readSettledState(
   port: AzurePort,
   addresses: Record<StackKey, ResourceAddress>,
   log: Log,
-  opts: { pollMs: number; timeoutMs: number },
+  opts: { pollMs: number; timeoutMs: number; known?: ActualState },
   keys: readonly StackKey[] = STACK_KEYS
 ): Promise<ActualState> {
-  const actual = await readActualState(port, addresses, keys)
+  // What the caller read a moment ago under the same lock is not read again.
+  const known = opts.known ?? {}
+  const unread = keys.filter((k) => !(k in known))
+  const actual: ActualState = { ...known, ...(await readActualState(port, addresses, unread)) }
   const busy = keys.filter((k) => isTransitional(actual[k]?.provisioningState))
   await Promise.all(
     busy.map(async (key) => {
@@ -105,13 +108,17 @@ export async function gatherFacts(
   addresses: Record<StackKey, ResourceAddress>,
   actual: ActualState,
   log: Log,
-  /** A PR environment: its role's password is its own, and the server's admin stays untouched. */
-  opts: { pr?: boolean } = {}
+  opts: {
+    /** A PR environment: its role's password is its own, and the server's admin stays untouched. */
+    pr?: boolean
+    /** The account's keys as the lock just read them, while this run held it. */
+    storageKeys?: StorageKeys
+  } = {}
 ): Promise<Facts> {
   const [sharedKey, keys, revisions] = await Promise.all([
     // A PR environment never writes the base's environment, the one resource that needs this key.
     actual.logAnalytics && !opts.pr ? port.getWorkspaceSharedKey(addresses.logAnalytics) : undefined,
-    actual.storageAccount ? port.listStorageKeys(addresses.storageAccount) : undefined,
+    actual.storageAccount ? (opts.storageKeys ?? port.listStorageKeys(addresses.storageAccount)) : undefined,
     actual.containerApp ? port.listRevisions(addresses.containerApp) : []
   ])
   const app = actual.containerApp

@@ -3,7 +3,9 @@
  * `plan` prints them and `deploy` executes exactly them as a DAG. Resources are put with their
  * exact spec; every change the running server must see becomes a new revision at 0 % traffic, gated,
  * then given all traffic, with the one before it deactivated; a version change migrates the
- * database first, with the new image, as a Container Apps job.
+ * database first, with the new image, as a Container Apps job. An active revision without traffic
+ * that the run does not roll out was left by an interrupted run: it is deactivated, or, when it runs
+ * exactly what the new revision would, it is the new revision (gated and given the traffic).
  */
 import type { Observed, RevisionState } from '../azure/port.js'
 import { formatVersion, type MlflowVersion } from '../config/image.js'
@@ -52,15 +54,17 @@ export type RolloutKey =
   | 'retireKey'
   | 'disableSharedKey'
   | 'detachIdentity'
-export type StepKey = StackKey | RolloutKey
+/** The deactivation of a revision an interrupted run left active without traffic (1, 2, …). */
+export type LeftoverKey = `deactivateLeftover${number}`
+export type StepKey = StackKey | RolloutKey | LeftoverKey
 
 interface StepBase {
   dependsOn: StepKey[]
   /**
-   * A deactivated revision whose replicas must have stopped first: it still finishes the requests
+   * Deactivated revisions whose replicas must have stopped first: each still finishes the requests
    * it had when the traffic moved, with the access (key, identity) it started with.
    */
-  drain?: string
+  drain?: string[]
 }
 
 export type Step =
@@ -86,7 +90,8 @@ export type Step =
       traffic: TrafficWeight[]
       tags: Record<string, string>
     })
-  | (StepBase & { key: 'deactivate'; kind: 'deactivate'; revision: string })
+  /** `leftover`: active with no traffic, left by an interrupted run (not the one that served). */
+  | (StepBase & { key: 'deactivate' | LeftoverKey; kind: 'deactivate'; revision: string; leftover?: boolean })
   /**
    * A storage key made new before the app moves to it; the step waits until the data plane accepts
    * the new value, and the revision after it starts with it.
@@ -115,6 +120,18 @@ export interface AppPlan {
   version: MlflowVersion
   /** The new revision's name, for `create` and `revision`. */
   revision?: string
+  /**
+   * The new revision exists already: an interrupted run made it and left it at 0 %, and it runs
+   * exactly what this run would start (template and secret values): it is gated and given the
+   * traffic rather than made again.
+   */
+  existing?: boolean
+  /**
+   * Active revisions with no traffic that this run does not roll out: left by an interrupted run
+   * (a bump cut off before the old revision was deactivated, a revision made before the traffic
+   * moved). Deactivated, after this run's traffic change.
+   */
+  leftovers: string[]
   migrate: boolean
   schema: SchemaStep
   /** Why there is a new revision, for a person: `bump v3.16.1 → v3.17.2`, `secret values changed`. */
@@ -171,6 +188,13 @@ export function planApp(opts: {
     : []
   const secretsChanged = serving !== undefined && secretsDigestOf(serving.container) !== digest
   const needsRevision = !observed || !serving || templateChanges.length > 0 || secretsChanged
+  // Under the stack's lock no other run is rolling out: an active revision without traffic is left
+  // over. Single mode is left alone: there Azure itself keeps the old revision active until the new
+  // one is ready, then deactivates it.
+  const unserved =
+    observed?.spec.activeRevisionsMode === 'Multiple'
+      ? opts.revisions.filter((r) => r.active && !(r.trafficWeight > 0))
+      : []
   const base = {
     serving,
     servingVersion,
@@ -179,8 +203,20 @@ export function planApp(opts: {
     schema: schemaStep(servingVersion, version)
   }
   if (!needsRevision) {
-    return { ...base, kind: opts.configChanges.length > 0 ? 'config' : 'none', migrate: false, reasons: [] }
+    return {
+      ...base,
+      kind: opts.configChanges.length > 0 ? 'config' : 'none',
+      migrate: false,
+      reasons: [],
+      leftovers: unserved.map((r) => r.name)
+    }
   }
+  // Resumed only with nothing else to write to the app (its configuration, secrets included, is
+  // what the revision was made with), and with a revision that serves now to fall back on.
+  const existing =
+    serving && opts.configChanges.length === 0
+      ? newest(unserved.filter((r) => mayStillServe(r) && runsAsPlanned(r, spec, digest)))
+      : undefined
   const suffix = revisionSuffix(
     appName,
     version,
@@ -205,26 +241,64 @@ export function planApp(opts: {
   return {
     ...base,
     kind: observed ? 'revision' : 'create',
-    revision: `${appName}--${suffix}`,
+    revision: existing ? existing.name : `${appName}--${suffix}`,
+    ...(existing ? { existing: true } : {}),
+    leftovers: unserved.filter((r) => r !== existing).map((r) => r.name),
     migrate: !sameVersion,
     reasons,
     ...(refusal ? { refusal } : {})
   }
 }
 
+/** The revision runs what the desired app would start: the same template and secret values. */
+function runsAsPlanned(r: RevisionState, spec: ContainerAppSpec, digest: string): boolean {
+  return (
+    secretsDigestOf(r.container) === digest &&
+    differences(
+      { container: spec.container, minReplicas: spec.minReplicas, maxReplicas: spec.maxReplicas },
+      { container: withoutMarkers(r.container), minReplicas: r.minReplicas, maxReplicas: r.maxReplicas }
+    ).length === 0
+  )
+}
+
+/** Not failed, not stopped: the gate can still find it running and healthy. */
+function mayStillServe(r: RevisionState): boolean {
+  const provisioning = r.provisioningState.toLowerCase()
+  const running = r.runningState.toLowerCase()
+  return (
+    !['failed', 'deprovisioning', 'deprovisioned'].includes(provisioning) &&
+    !['failed', 'stopped'].includes(running)
+  )
+}
+
+function newest(revisions: readonly RevisionState[]): RevisionState | undefined {
+  return [...revisions].sort((a, b) => b.createdTime.localeCompare(a.createdTime))[0]
+}
+
 /** One line for the plan: what happens to the running server. */
 export function describeAppPlan(app: AppPlan): string | undefined {
-  switch (app.kind) {
-    case 'none':
-      return undefined
-    case 'config':
-      return 'in place: no new revision'
-    case 'create':
-    case 'revision': {
-      const migrate = app.migrate ? '; migrate the database first (job)' : ''
-      return `new revision ${app.revision}: ${app.reasons.join('; ')}${migrate}`
+  const leftovers =
+    app.leftovers.length > 0
+      ? `deactivate ${app.leftovers.join(', ')} (active with no traffic: left by an interrupted run)`
+      : undefined
+  const rollout = (): string | undefined => {
+    switch (app.kind) {
+      case 'none':
+        return undefined
+      case 'config':
+        return 'in place: no new revision'
+      case 'create':
+      case 'revision': {
+        const migrate = app.migrate ? '; migrate the database first (job)' : ''
+        const what = app.existing
+          ? `resume with revision ${app.revision} (made by an interrupted run, at 0 % traffic)`
+          : `new revision ${app.revision}`
+        return `${what}: ${app.reasons.join('; ')}${migrate}`
+      }
     }
   }
+  const lines = [rollout(), leftovers].filter((l): l is string => l !== undefined)
+  return lines.length > 0 ? lines.join('; then ') : undefined
 }
 
 function currentTraffic(
@@ -256,6 +330,14 @@ export function planSteps(opts: {
   const servingAccess = app.serving ? storageAccessOf(app.serving.container) : undefined
   const servingUsesKey = servingAccess === 'access-key'
   const newRevision = app.kind === 'create' || app.kind === 'revision'
+  const leftoverKeys = app.leftovers.map((_, i): LeftoverKey => `deactivateLeftover${i + 1}`)
+  // What takes access away (a key, shared-key access, the identity) waits until every revision this
+  // run deactivates has stopped: the one that served before, and those left over.
+  const deactivated = [...(newRevision && app.serving ? [app.serving.name] : []), ...app.leftovers]
+  const afterDeactivations = (): Pick<StepBase, 'dependsOn' | 'drain'> => ({
+    dependsOn: [...(newRevision ? (['deactivate'] as const) : []), ...leftoverKeys],
+    ...(deactivated.length > 0 ? { drain: [...deactivated] } : {})
+  })
   const late: Step[] = []
   for (const entry of opts.entries) {
     if (entry.action === 'noop' || entry.key === 'containerApp') continue
@@ -267,8 +349,7 @@ export function planSteps(opts: {
       late.push({
         key: 'disableSharedKey',
         kind: 'disableSharedKey',
-        dependsOn: newRevision ? ['deactivate'] : [],
-        ...(newRevision && app.serving ? { drain: app.serving.name } : {})
+        ...afterDeactivations()
       })
       resource = { ...resource, spec: { ...resource.spec, allowSharedKeyAccess: true } }
       const changes = entry.changes.filter((c) => c.path !== 'allowSharedKeyAccess')
@@ -294,8 +375,7 @@ export function planSteps(opts: {
     late.push({
       key: 'detachIdentity',
       kind: 'detachIdentity',
-      dependsOn: newRevision ? ['deactivate'] : [],
-      ...(newRevision && app.serving ? { drain: app.serving.name } : {})
+      ...afterDeactivations()
     })
   }
   const appDeps: StepKey[] = [...STACK.containerApp.dependsOn]
@@ -331,12 +411,22 @@ export function planSteps(opts: {
         ...(previous ? { [PREVIOUS_REVISION_TAG]: previous } : {}),
         [KEY_TO_RETIRE_TAG]: NO_KEY_TO_RETIRE
       },
-      dependsOn: newRevision ? ['deactivate'] : [],
-      ...(newRevision && app.serving ? { drain: app.serving.name } : {})
+      ...afterDeactivations()
     }
   }
   steps.push(...rolloutSteps(app, appDesired, opts.observedApp, tags, appDeps, rotation))
-  return [...steps, ...(retire ? [retire] : []), ...late]
+  // After this run's traffic change (with nothing serving before, the new revision took the traffic
+  // when it was written, and is gated), so the app is written one operation at a time.
+  const afterTraffic: StepKey[] =
+    app.kind === 'config' ? ['appConfig'] : newRevision ? [app.serving ? 'traffic' : 'gate'] : []
+  const leftovers = app.leftovers.map((revision, i): Step => ({
+    key: leftoverKeys[i]!,
+    kind: 'deactivate',
+    revision,
+    leftover: true,
+    dependsOn: [...afterTraffic]
+  }))
+  return [...steps, ...leftovers, ...(retire ? [retire] : []), ...late]
 }
 
 function rolloutSteps(
@@ -374,17 +464,27 @@ function rolloutSteps(
   const traffic = serving
     ? [{ revisionName: serving.name, weight: 100 }]
     : [{ revisionName: revision, weight: 100 }]
+  const afterWrites: StepKey[] = [...appDeps, ...(app.migrate ? (['migrate'] as const) : [])]
+  if (!app.existing) {
+    steps.push({
+      key: 'revision',
+      kind: 'createRevision',
+      revision,
+      create: app.kind === 'create',
+      // The container's secrets digest is added when the step runs: it is a digest of the values,
+      // some of which (a new account's key) are only known then.
+      app: { ...spec, revisionSuffix: suffix, traffic },
+      dependsOn: afterWrites
+    })
+  }
   steps.push({
-    key: 'revision',
-    kind: 'createRevision',
+    key: 'gate',
+    kind: 'gate',
     revision,
-    create: app.kind === 'create',
-    // The container's secrets digest is added when the step runs: it is a digest of the values,
-    // some of which (a new account's key) are only known then.
-    app: { ...spec, revisionSuffix: suffix, traffic },
-    dependsOn: [...appDeps, ...(app.migrate ? (['migrate'] as const) : [])]
+    version: app.version,
+    // A revision an interrupted run made is gated once what it needs (the migration) is done.
+    dependsOn: app.existing ? afterWrites : ['revision']
   })
-  steps.push({ key: 'gate', kind: 'gate', revision, version: app.version, dependsOn: ['revision'] })
   if (!serving) return steps
   steps.push({
     key: 'traffic',
