@@ -18,7 +18,7 @@ import type { DeployConfig } from '../config/inputs.js'
 import { formatVersion } from '../config/image.js'
 import { answer, IP_RESTRICTION_ADVICE, isIpRestrictionRefusal, MlflowHttp } from '../smoke/http.js'
 import type { AnyDesired } from '../stack/desired.js'
-import { hasUnknown, resolveFacts, type Facts } from '../stack/facts.js'
+import { afterApply, hasUnknown, resolveFacts, type Facts } from '../stack/facts.js'
 import type { StackKey } from '../stack/graph.js'
 import { tagOf, withRolloutMarkers } from '../stack/rollout.js'
 import { KEY_ROTATED_TAG, type KeyName } from '../stack/storageKeys.js'
@@ -97,6 +97,15 @@ function resolved<T>(ctx: StepContext, key: string, spec: T): T {
 }
 
 async function runPut(ctx: StepContext, step: Extract<Step, { kind: 'put' }>): Promise<string[]> {
+  if (
+    ctx.facts.workspaceSharedKey === undefined &&
+    JSON.stringify(step.resource.spec).includes(afterApply('workspaceSharedKey'))
+  ) {
+    // Read when an environment is written, never on a run that does not write one.
+    const sharedKey = await ctx.port.getWorkspaceSharedKey(ctx.addresses.logAnalytics)
+    ctx.log.mask(sharedKey)
+    ctx.facts.workspaceSharedKey = sharedKey
+  }
   const desired = { ...step.resource, spec: resolved(ctx, step.key, step.resource.spec) } as AnyDesired
   const observed = await putAny(ctx.port, desired)
   Object.assign(
@@ -431,6 +440,8 @@ export async function runStep(ctx: StepContext, step: Step, hasFallback: boolean
       ctx.record.revision = step.revision
       return [`revision ${step.revision} activated`]
     case 'gate':
+      // The revision this run puts in service (it may be one an interrupted run made).
+      ctx.record.revision = step.revision
       return runGate(ctx, step, hasFallback)
     case 'shiftTraffic':
       await ctx.port.patchAppTraffic(app, step.traffic, step.tags)
@@ -439,8 +450,11 @@ export async function runStep(ctx: StepContext, step: Step, hasFallback: boolean
       return [`traffic: ${step.traffic.map((t) => `${t.revisionName} ${t.weight}%`).join(', ')}`]
     case 'deactivate':
       await ctx.port.deactivateRevision(app, step.revision)
-      ctx.record.details['deactivate'] = step.revision
-      return [`revision ${step.revision} deactivated`]
+      ctx.record.details[step.key] = step.revision
+      return [
+        `revision ${step.revision} deactivated` +
+          (step.leftover ? ' (it was active with no traffic: left by an interrupted run)' : '')
+      ]
     case 'regenerateKey':
       return runRegenerateKey(ctx, step)
     case 'retireKey':
@@ -474,7 +488,7 @@ export function stepTitle(step: Step): string {
     case 'shiftTraffic':
       return `traffic → ${step.revision}`
     case 'deactivate':
-      return `deactivate ${step.revision}`
+      return `deactivate ${step.leftover ? 'leftover ' : ''}${step.revision}`
     case 'regenerateKey':
       return `regenerate ${step.keyName}`
     case 'retireKey':

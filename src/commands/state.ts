@@ -115,16 +115,15 @@ export async function gatherFacts(
     storageKeys?: StorageKeys
   } = {}
 ): Promise<Facts> {
-  const [sharedKey, keys, revisions] = await Promise.all([
-    // A PR environment never writes the base's environment, the one resource that needs this key.
-    actual.logAnalytics && !opts.pr ? port.getWorkspaceSharedKey(addresses.logAnalytics) : undefined,
+  // The workspace's shared key is not read here: only a write of the environment needs it, and the
+  // put step reads it then (a no-op run, and every PR run, never asks for it).
+  const [keys, revisions] = await Promise.all([
     actual.storageAccount ? (opts.storageKeys ?? port.listStorageKeys(addresses.storageAccount)) : undefined,
     actual.containerApp ? port.listRevisions(addresses.containerApp) : []
   ])
   const app = actual.containerApp
   const job = actual.migrationJob
   for (const secret of [...(app?.spec.secrets ?? []), ...(job?.spec.secrets ?? [])]) log.mask(secret.value)
-  if (sharedKey) log.mask(sharedKey)
   if (keys) {
     log.mask(keys.key1)
     log.mask(keys.key2)
@@ -161,7 +160,6 @@ export async function gatherFacts(
     flaskSecretKey,
     adminPassword: secretValue(app, SECRET_ADMIN_PASSWORD),
     workspaceCustomerId: actual.logAnalytics?.outputs.customerId,
-    workspaceSharedKey: sharedKey,
     environmentDefaultDomain: actual.managedEnvironment?.outputs.defaultDomain,
     storageKey,
     postgresPassword: password,
