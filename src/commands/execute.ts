@@ -38,7 +38,7 @@ export async function executeSteps(
     const title = stepTitle(step)
     const t0 = Date.now()
     try {
-      if (step.drain) lines.push(await waitForDrain(context, step.drain))
+      for (const revision of step.drain ?? []) lines.push(await waitForDrain(context, revision))
       lines.push(...(await runStep(context, step, hasFallback)))
       const verb = step.kind === 'put' ? VERB[step.entry.action] : 'done'
       ctx.log.group(`${title}: ${verb} in ${formatSeconds(Date.now() - t0)}`, lines)

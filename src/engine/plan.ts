@@ -120,8 +120,17 @@ export function plan(
   return desired.map((d) => planResource(d, actual[d.key], replacements))
 }
 
+/**
+ * What the plan shows and counts for an entry: one whose fields stay as they are but whose running
+ * server changes (its `rollout`: a revision an interrupted run left active is deactivated) is an
+ * update all the same.
+ */
+export function shownAction(entry: PlanEntry): Action {
+  return entry.action === 'noop' && entry.rollout !== undefined ? 'update' : entry.action
+}
+
 export function countChanges(entries: PlanEntry[]): number {
-  return entries.filter((e) => e.action !== 'noop').length
+  return entries.filter((e) => shownAction(e) !== 'noop').length
 }
 
 /** Every reason the plan cannot be applied, one per line. */

@@ -8,7 +8,7 @@ import type { PrDownResult } from '../commands/prDown.js'
 import type { GcResult } from '../commands/gc.js'
 import type { SmokeResult } from '../commands/smokeTest.js'
 import type { TimelineEntry } from '../engine/dag.js'
-import type { PlanEntry } from '../engine/plan.js'
+import { shownAction, type PlanEntry } from '../engine/plan.js'
 import type { RolloutRecord } from '../commands/rollout.js'
 import type { Step } from '../stack/steps.js'
 import { formatVersion } from '../config/image.js'
@@ -33,7 +33,7 @@ export function planTable(entries: PlanEntry[]): string {
     const detail = [formatChanges(e), e.note ? `(${e.note})` : '', e.rollout ? `— ${e.rollout}` : '']
       .filter(Boolean)
       .join(' ')
-    return `| ${e.kind} | \`${escapeCell(e.name)}\` | ${ICON[e.action]} | ${escapeCell(detail) || '—'} |`
+    return `| ${e.kind} | \`${escapeCell(e.name)}\` | ${ICON[shownAction(e)]} | ${escapeCell(detail) || '—'} |`
   })
   return ['| resource | name | action | changes |', '|---|---|---|---|', ...rows].join('\n')
 }
@@ -180,7 +180,7 @@ function stepLabel(s: Step): string {
     case 'shiftTraffic':
       return `traffic 100 % → \`${s.revision}\``
     case 'deactivate':
-      return `deactivate \`${s.revision}\``
+      return `deactivate \`${s.revision}\`${s.leftover ? ' (active with no traffic: left by an interrupted run)' : ''}`
     case 'patchApp':
       return 'configuration in place (no new revision)'
     case 'put':

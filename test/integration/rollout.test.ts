@@ -10,7 +10,7 @@ import { deriveNames } from '../../src/config/naming.js'
 import { errorsOf, runAction, type ActionRun } from '../helpers/action.js'
 import { isWrite, startEmulator, type Emulator, type RequestRecord } from '../helpers/emulator.js'
 import { whilePolling as pollDuring } from '../helpers/ingress.js'
-import { sdkClients, type SdkClients } from '../helpers/sdk.js'
+import { fastLro, sdkClients, type SdkClients } from '../helpers/sdk.js'
 
 const STACK = 'bump'
 const BROKEN = 'v3.17.0'
@@ -213,4 +213,134 @@ describe('gated rollout', () => {
     )
     expect(log.filter(isWrite)).toEqual([])
   }, 240_000)
+})
+
+/**
+ * A run cut off between its writes leaves a revision active without traffic: the old one when it
+ * was killed after its traffic move, its new one when killed before. The next run under the lock
+ * deactivates such a leftover, or, when it runs exactly what that run would start, resumes with it.
+ */
+describe('revisions an interrupted run left active without traffic', () => {
+  const inputs: Record<string, string> = {
+    command: 'deploy',
+    'stack-name': 'resume',
+    location: 'westeurope',
+    'admin-password': 'resume-admin-password-1',
+    'image-tag': 'v3.17.2'
+  }
+  let n: ReturnType<typeof deriveNames>
+  let first = ''
+  let second = ''
+
+  async function act(extra: Record<string, string> = {}): Promise<{ run: ActionRun; writes: string[] }> {
+    const before = (await emulator.requests()).length
+    const result = await runAction({ ...inputs, ...extra }, emulator.env)
+    const log = (await emulator.requests()).slice(before)
+    return { run: result, writes: log.filter(isWrite).map((q) => `${q.method} ${q.path.split('?')[0]}`) }
+  }
+  async function revs(): Promise<{ name: string; active: boolean; weight: number }[]> {
+    const out: { name: string; active: boolean; weight: number }[] = []
+    for await (const r of c.aca.containerAppsRevisions.listRevisions(n.resourceGroup, n.containerApp))
+      out.push({ name: r.name!, active: r.active ?? false, weight: r.trafficWeight ?? 0 })
+    return out
+  }
+  const appPath = () =>
+    `/subscriptions/${emulator.subscriptionId}/resourceGroups/${n.resourceGroup}/providers/Microsoft.App/containerApps/${n.containerApp}`
+
+  beforeAll(async () => {
+    n = deriveNames({ stackName: 'resume', subscriptionId: emulator.subscriptionId })
+    const cold = await act()
+    expectSuccess(cold.run)
+    first = cold.run.outputs.revision!
+    // New secret values: a second revision of the same release, the first one deactivated.
+    inputs['admin-password'] = 'resume-admin-password-2'
+    const next = await act()
+    expectSuccess(next.run)
+    second = next.run.outputs.revision!
+    expect(await revs()).toEqual(
+      expect.arrayContaining([
+        { name: first, active: false, weight: 0 },
+        { name: second, active: true, weight: 100 }
+      ])
+    )
+  }, 180_000)
+
+  it('the old revision left active (killed after its traffic move): plan counts it, deploy only deactivates it, a rerun writes nothing', async () => {
+    await c.aca.containerAppsRevisions.activateRevision(n.resourceGroup, n.containerApp, first)
+    expect((await revs()).find((x) => x.name === first)).toEqual({ name: first, active: true, weight: 0 })
+
+    const planned = await act({ command: 'plan' })
+    expectSuccess(planned.run)
+    expect(planned.writes).toEqual([])
+    expect(planned.run.outputs.changes).toBe('1')
+    expect(planned.run.summary).toContain(
+      `deactivate ${first} (active with no traffic: left by an interrupted run)`
+    )
+    expect(planned.run.summary).toMatch(
+      new RegExp(
+        `\\| deactivateLeftover1 \\| deactivate \`${first}\` \\(active with no traffic.*\\| planned \\|`
+      )
+    )
+
+    const deployed = await act()
+    expectSuccess(deployed.run)
+    expect(deployed.writes).toEqual([`POST ${appPath()}/revisions/${first}/deactivate`])
+    expect(deployed.run.outputs.revision).toBe(second)
+    expect((await revs()).find((x) => x.name === first)).toMatchObject({ active: false, weight: 0 })
+
+    const again = await act()
+    expectSuccess(again.run)
+    expect(again.writes).toEqual([])
+    expect((await act({ command: 'plan' })).run.outputs.changes).toBe('0')
+  }, 180_000)
+
+  it('the new revision written before the traffic moved (killed there) is resumed: gated and given the traffic, not made again', async () => {
+    // What a run with replicas: 2 writes first: the app's template, a new revision at 0 %.
+    const app = await c.aca.containerApps.get(n.resourceGroup, n.containerApp)
+    await c.aca.containerApps.beginUpdateAndWait(
+      n.resourceGroup,
+      n.containerApp,
+      {
+        location: app.location,
+        template: {
+          ...app.template,
+          revisionSuffix: 'cut-off',
+          scale: { ...app.template?.scale, minReplicas: 2, maxReplicas: 2 }
+        }
+      },
+      fastLro
+    )
+    const cutOff = `${n.containerApp}--cut-off`
+    expect((await revs()).find((x) => x.name === cutOff)).toMatchObject({ active: true, weight: 0 })
+
+    const planned = await act({ command: 'plan', replicas: '2' })
+    expectSuccess(planned.run)
+    expect(planned.writes).toEqual([])
+    expect(planned.run.summary).toContain(`resume with revision ${cutOff} (made by an interrupted run`)
+
+    const deployed = await act({ replicas: '2' })
+    expectSuccess(deployed.run)
+    expect(deployed.run.outputs.revision).toBe(cutOff)
+    expect(deployed.run.outputs['previous-revision']).toBe(second)
+    // No new revision: the traffic move and the old revision's deactivation only.
+    expect(deployed.writes).toEqual([
+      `PATCH ${appPath()}`,
+      `POST ${appPath()}/revisions/${second}/deactivate`
+    ])
+    const after = await revs()
+    expect(after.find((x) => x.name === cutOff)).toMatchObject({ active: true, weight: 100 })
+    expect(after.find((x) => x.name === second)).toMatchObject({ active: false, weight: 0 })
+    expect(after.filter((x) => x.active)).toHaveLength(1)
+    inputs['replicas'] = '2'
+    expect((await act()).writes).toEqual([])
+  }, 180_000)
+
+  it('rollback still goes back to the deactivated revision before', async () => {
+    const back = await act({ command: 'rollback' })
+    expectSuccess(back.run)
+    expect(back.run.outputs.revision).toBe(second)
+    const after = await revs()
+    expect(after.find((x) => x.name === second)).toMatchObject({ active: true, weight: 100 })
+    expect(after.filter((x) => x.active)).toHaveLength(1)
+  }, 180_000)
 })

@@ -5,7 +5,7 @@
 import { describe, expect, it } from '@jest/globals'
 import type { Observed, RevisionState } from '../../src/azure/port.js'
 import { parseInputs, type DeployConfig } from '../../src/config/inputs.js'
-import { plan } from '../../src/engine/plan.js'
+import { countChanges, plan, type PlanEntry } from '../../src/engine/plan.js'
 import { desiredState, type DesiredResource } from '../../src/stack/desired.js'
 import type { Facts } from '../../src/stack/facts.js'
 import {
@@ -24,7 +24,7 @@ import {
   planSteps,
   PREVIOUS_REVISION_TAG
 } from '../../src/stack/steps.js'
-import type { ActualState } from '../../src/stack/graph.js'
+import { STACK, type ActualState } from '../../src/stack/graph.js'
 
 const SUB = '00000000-0000-4000-8000-000000000001'
 const v = (s: string) => {
@@ -269,6 +269,160 @@ describe('steps', () => {
     expect(steps.filter((s) => s.kind !== 'put').map((s) => s.key)).toEqual(['appConfig'])
     expect(config_.kind === 'patchApp' && config_.app.traffic).toEqual([
       { revisionName: 'team-a-mlflow--old', weight: 100 }
+    ])
+  })
+})
+
+describe('revisions an interrupted run left active without traffic', () => {
+  const was = config({ 'image-tag': 'v3.16.1' })
+  const now = config({ 'image-tag': 'v3.17.2' })
+  const later = { createdTime: '2026-12-02T10:00:00.000Z' }
+
+  function planned(
+    c: DeployConfig,
+    revisions: RevisionState[],
+    opts: { single?: boolean; configChanges?: PlanEntry['changes'] } = {}
+  ) {
+    const base = observedApp(c)
+    const observed = opts.single
+      ? { ...base, spec: { ...base.spec, activeRevisionsMode: 'Single' as const } }
+      : base
+    const desired = desiredState(c, facts)
+    const entries = plan(desired, { containerApp: observed } as ActualState)
+    const app = planApp({
+      desired: appOf(c),
+      observed,
+      revisions,
+      configChanges: opts.configChanges ?? entries.find((e) => e.key === 'containerApp')!.changes,
+      version: c.image.version,
+      run,
+      allowDowngrade: false
+    })
+    const steps = planSteps({ entries, desired, observedApp: observed, app }).filter((s) => s.kind !== 'put')
+    return { app, steps, entries }
+  }
+  const shape = (steps: ReturnType<typeof planned>['steps']) =>
+    steps.map((s) => [
+      s.key,
+      'revision' in s ? s.revision : '',
+      // The rollout's own steps (the resources' puts are left out).
+      s.dependsOn.filter((d) => !(d in STACK))
+    ])
+
+  it('a bump cut off after its traffic move: nothing to roll out, the old revision is deactivated, and the plan counts it', () => {
+    const serving = revisionFor(now, 'team-a-mlflow--new', later)
+    const old = revisionFor(was, 'team-a-mlflow--old', { trafficWeight: 0 })
+    const { app, steps } = planned(now, [old, serving])
+    expect(app).toMatchObject({ kind: 'none', leftovers: ['team-a-mlflow--old'] })
+    expect(shape(steps)).toEqual([['deactivateLeftover1', 'team-a-mlflow--old', []]])
+    expect(steps[0]).toMatchObject({ kind: 'deactivate', leftover: true })
+    const rollout = describeAppPlan(app)
+    expect(rollout).toBe('deactivate team-a-mlflow--old (active with no traffic: left by an interrupted run)')
+    // The app's fields are as desired, but the plan is not "0 changes" while the leftover runs.
+    const entry = { ...plan(desiredState(now, facts), {} as ActualState)[0]!, action: 'noop' as const }
+    expect(countChanges([entry])).toBe(0)
+    expect(countChanges([{ ...entry, rollout: rollout! }])).toBe(1)
+  })
+
+  it('a deactivated revision (where rollback goes back to) is no leftover; neither is anything in Single mode', () => {
+    const serving = revisionFor(now, 'team-a-mlflow--new', later)
+    const old = revisionFor(was, 'team-a-mlflow--old', { active: false, trafficWeight: 0 })
+    expect(planned(now, [old, serving])).toMatchObject({ app: { kind: 'none', leftovers: [] }, steps: [] })
+    expect(describeAppPlan(planned(now, [old, serving]).app)).toBeUndefined()
+    // Single mode: Azure keeps the old revision until the new one is ready, then deactivates it.
+    const starting = revisionFor(now, 'team-a-mlflow--starting', { trafficWeight: 0 })
+    const single = planned(was, [revisionFor(was, 'team-a-mlflow--old'), starting], { single: true })
+    expect(single.app.leftovers).toEqual([])
+    expect(single.steps.some((s) => s.kind === 'deactivate')).toBe(false)
+  })
+
+  it('a revision of other inputs left at 0 %: this run makes its own, and deactivates the leftover after its traffic move', () => {
+    const serving = revisionFor(was, 'team-a-mlflow--old')
+    const other = revisionFor(config({ 'image-tag': 'v3.17.2', cpu: '2' }), 'team-a-mlflow--other', {
+      ...later,
+      trafficWeight: 0
+    })
+    const { app, steps } = planned(now, [serving, other])
+    expect(app).toMatchObject({ kind: 'revision', leftovers: ['team-a-mlflow--other'] })
+    expect(app.existing).toBeUndefined()
+    expect(app.revision).toMatch(/^team-a-mlflow--v3-17-2-/)
+    expect(shape(steps)).toEqual([
+      ['migrate', '', []],
+      ['revision', app.revision, ['migrate']],
+      ['gate', app.revision, ['revision']],
+      ['traffic', app.revision, ['gate']],
+      ['deactivate', 'team-a-mlflow--old', ['traffic']],
+      ['deactivateLeftover1', 'team-a-mlflow--other', ['traffic']]
+    ])
+    expect(describeAppPlan(app)).toMatch(
+      /^new revision team-a-mlflow--v3-17-2-\w+: bump v3\.16\.1 → v3\.17\.2; migrate the database first \(job\); then deactivate team-a-mlflow--other \(active with no traffic: left by an interrupted run\)$/
+    )
+  })
+
+  it('a revision that runs exactly what this run would start is resumed: migrated for, gated, given the traffic — not made again', () => {
+    const serving = revisionFor(was, 'team-a-mlflow--old')
+    const made = revisionFor(now, 'team-a-mlflow--v3-17-2-killed', { ...later, trafficWeight: 0 })
+    const { app, steps } = planned(now, [serving, made])
+    expect(app).toMatchObject({
+      kind: 'revision',
+      existing: true,
+      revision: 'team-a-mlflow--v3-17-2-killed',
+      leftovers: [],
+      migrate: true
+    })
+    expect(shape(steps)).toEqual([
+      ['migrate', '', []],
+      ['gate', made.name, ['migrate']],
+      ['traffic', made.name, ['gate']],
+      ['deactivate', 'team-a-mlflow--old', ['traffic']]
+    ])
+    expect(describeAppPlan(app)).toMatch(
+      /^resume with revision team-a-mlflow--v3-17-2-killed \(made by an interrupted run, at 0 % traffic\): bump v3\.16\.1 → v3\.17\.2/
+    )
+  })
+
+  it('not resumed when it failed, when its secret values differ, or when the app has other changes to write', () => {
+    const serving = revisionFor(was, 'team-a-mlflow--old')
+    const made = (extra: Partial<RevisionState>) =>
+      revisionFor(now, 'team-a-mlflow--made', { ...later, trafficWeight: 0, ...extra })
+    const failed = made({ provisioningState: 'Failed', runningState: 'Failed' })
+    const otherSecrets = made({ container: withSecretsDigest(appOf(now).spec.container, 'older-values') })
+    for (const leftover of [failed, otherSecrets]) {
+      const { app, steps } = planned(now, [serving, leftover])
+      expect(app).toMatchObject({ kind: 'revision', leftovers: ['team-a-mlflow--made'] })
+      expect(app.existing).toBeUndefined()
+      expect(steps.map((s) => s.key)).toContain('revision')
+    }
+    const withConfig = planned(now, [serving, made({})], {
+      configChanges: [{ path: 'ingress.external', before: false, after: true, sensitive: false }]
+    })
+    expect(withConfig.app.existing).toBeUndefined()
+    expect(withConfig.app.leftovers).toEqual(['team-a-mlflow--made'])
+  })
+
+  it('an in-place change: the leftover is deactivated after the configuration patch; several leftovers each get a step', () => {
+    const open = config({ 'image-tag': 'v3.16.1', 'allowed-ips': '203.0.113.7' })
+    const serving = revisionFor(was, 'team-a-mlflow--old')
+    const a = revisionFor(now, 'team-a-mlflow--a', { trafficWeight: 0 })
+    const b = revisionFor(now, 'team-a-mlflow--b', { trafficWeight: 0 })
+    const base = observedApp(was)
+    const desired = desiredState(open, facts)
+    const entries = plan(desired, { containerApp: base } as ActualState)
+    const app = planApp({
+      desired: appOf(open),
+      observed: base,
+      revisions: [serving, a, b],
+      configChanges: entries.find((e) => e.key === 'containerApp')!.changes,
+      version: open.image.version,
+      run,
+      allowDowngrade: false
+    })
+    expect(app.kind).toBe('config')
+    const steps = planSteps({ entries, desired, observedApp: base, app }).filter((s) => s.kind !== 'put')
+    expect(shape(steps)).toEqual([
+      ['appConfig', '', []],
+      ['deactivateLeftover1', 'team-a-mlflow--a', ['appConfig']],
+      ['deactivateLeftover2', 'team-a-mlflow--b', ['appConfig']]
     ])
   })
 })

@@ -150,20 +150,25 @@ describe('the rotation as steps', () => {
     }
   }
 
-  function stepsFor(facts: Facts, rotation: ReturnType<typeof planRotation>) {
+  function stepsFor(
+    facts: Facts,
+    rotation: ReturnType<typeof planRotation>,
+    revisions: RevisionState[] = [serving],
+    observedApp: Observed<'containerApp'> = observed
+  ) {
     const desired = desiredState(config, facts)
-    const entries = plan(desired, { containerApp: observed } as ActualState)
+    const entries = plan(desired, { containerApp: observedApp } as ActualState)
     const app = planApp({
       desired: appOf(facts),
-      observed,
-      revisions: [serving],
+      observed: observedApp,
+      revisions,
       configChanges: entries.find((e) => e.key === 'containerApp')!.changes,
       version: config.image.version,
       run: { runId: '1', nowSeconds: 0 },
       allowDowngrade: false,
       rotation
     })
-    return { app, steps: planSteps({ entries, desired, observedApp: observed, app, rotation }) }
+    return { app, steps: planSteps({ entries, desired, observedApp, app, rotation }) }
   }
 
   it('a full rotation: regenerate → new revision with the new key → gate → traffic (marks the key to retire) → deactivate → retire', () => {
@@ -188,6 +193,60 @@ describe('the rotation as steps', () => {
     expect(revision.kind === 'createRevision' && JSON.stringify(revision.app.secrets)).toContain(
       'known-after-apply.storageKey'
     )
+  })
+
+  /** The app as the cut-off run left it: its secret holds key2. */
+  const onKey2App: Observed<'containerApp'> = {
+    ...observed,
+    spec: { ...observed.spec, secrets: appOf({ ...base, storageKey: 'K2-value' }).spec.secrets }
+  }
+  /** A revision started with the key `value` holds (its template's markers), not serving. */
+  const unserved = (name: string, value: string): RevisionState => {
+    const spec = appOf({ ...base, storageKey: value }).spec
+    return {
+      ...serving,
+      name,
+      createdTime: '2026-12-02T10:00:00.000Z',
+      container: withRolloutMarkers(spec.container, spec.secrets),
+      trafficWeight: 0
+    }
+  }
+
+  it('cut off after the traffic moved, the old revision still active: it is deactivated, and has stopped before its key is retired', () => {
+    // The revision on key2 serves; the one on key1 kept running at 0 %.
+    const onKey2 = { ...unserved('team-a-mlflow--new', 'K2-value'), trafficWeight: 100 }
+    const old = { ...serving, trafficWeight: 0 }
+    const rotation = planRotation({ keys, appSecret: 'K2-value', live: 'key2', toRetire: 'key1' })
+    const { app, steps } = stepsFor({ ...base, storageKey: 'K2-value' }, rotation, [old, onKey2], onKey2App)
+    expect(app).toMatchObject({ kind: 'none', leftovers: [old.name] })
+    expect(steps.filter((s) => s.kind !== 'put').map((s) => [s.key, s.dependsOn, s.drain])).toEqual([
+      ['deactivateLeftover1', [], undefined],
+      ['retireKey', ['deactivateLeftover1'], [old.name]]
+    ])
+  })
+
+  it('cut off after the new revision was written: the rotation resumes with it (no second revision), then retires the old key', () => {
+    const made = unserved('team-a-mlflow--v1-a1', 'K2-value')
+    const rotation = planRotation({ keys, appSecret: 'K2-value', live: 'key1' })
+    const { app, steps } = stepsFor({ ...base, storageKey: 'K2-value' }, rotation, [serving, made], onKey2App)
+    expect(app).toMatchObject({ kind: 'revision', existing: true, revision: made.name, leftovers: [] })
+    expect(app.reasons).toEqual(['storage key → key2'])
+    expect(steps.filter((s) => s.kind !== 'put').map((s) => [s.key, s.drain])).toEqual([
+      ['gate', undefined],
+      ['traffic', undefined],
+      ['deactivate', undefined],
+      ['retireKey', [serving.name]]
+    ])
+    // A revision that holds the old key is no resume: it is deactivated, and drained before the retire.
+    const stale = unserved('team-a-mlflow--stale', 'K1-value')
+    const other = stepsFor({ ...base, storageKey: 'K2-value' }, rotation, [serving, stale], onKey2App)
+    expect(other.app).toMatchObject({ kind: 'revision', leftovers: [stale.name] })
+    expect(other.app.existing).toBeUndefined()
+    const retire = other.steps.find((s) => s.key === 'retireKey')!
+    expect([retire.dependsOn, retire.drain]).toEqual([
+      ['deactivate', 'deactivateLeftover1'],
+      [serving.name, stale.name]
+    ])
   })
 
   it('finishing an interrupted rotation: only the retire step, no revision', () => {
