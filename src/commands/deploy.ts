@@ -144,11 +144,13 @@ export async function deploy(
   ])
   // A stack whose account exists was made by a run that registered every provider and checked the
   // region first: a no-op must not pay five reads for that again (a provider unregistered since is
-  // named by the write Azure refuses).
+  // named by the write Azure refuses). A location other than the stack's is checked: a typo must be
+  // named as one, not as a move.
   const stackExists = group !== undefined && account !== undefined
-  const providers = stackExists
-    ? []
-    : await checkProviders(port, { register: false, pollMs, timeoutMs: opts.waitTimeoutMs })
+  const providers =
+    stackExists && account.spec.location === config.location
+      ? []
+      : await checkProviders(port, { register: false, pollMs, timeoutMs: opts.waitTimeoutMs })
   const known: ActualState = {
     ...(group ? { resourceGroup: group } : {}),
     ...(account ? { storageAccount: account } : {})
