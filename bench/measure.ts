@@ -14,7 +14,11 @@ export interface RunFigures {
   noopMs: number
   noopReads: number
   noopWrites: number
-  /** The resources a no-op deploy looks at (the stack's, access-key mode). */
+  /** Reads of secrets Azure keeps out of GET (listKeys, listSecrets, sharedKeys). */
+  noopSecretReads: number
+  /** Resources the no-op read more than once (GET or list of the same path). */
+  noopRereads: number
+  /** The resources a no-op deploy looks at: the stack's (access-key mode) and the app's revisions. */
   stackResources: number
   bumpMs: number
   rotationMs: number
@@ -63,6 +67,24 @@ async function timed(
   return { run, ms, startedAt, requests: (await emulator.requests()).slice(before) }
 }
 
+const SECRET_READ = /\/(listKeys|listSecrets|sharedKeys)$/i
+
+function rereads(requests: RequestRecord[]): number {
+  const seen = new Map<string, number>()
+  for (const r of requests.filter((q) => !isWrite(q))) {
+    const path = r.path.toLowerCase()
+    seen.set(path, (seen.get(path) ?? 0) + 1)
+  }
+  return [...seen.values()].filter((n) => n > 1).length
+}
+
+async function revisionCount(emulator: Emulator): Promise<number> {
+  const state = (await emulator.state()) as { resources: Record<string, { type: string }> }
+  return Object.values(state.resources).filter((r) =>
+    /^Microsoft\.App\/containerApps\/revisions$/i.test(r.type)
+  ).length
+}
+
 export async function measureRun(
   timeScale: number,
   propagationSeconds: number,
@@ -78,6 +100,7 @@ export async function measureRun(
     const cold = await timed(emulator, base)
     const first = cold.requests.find((r) => r.at !== undefined)
     const noop = await timed(emulator, base)
+    const stackResources = stackKeysFor('access-key').length + (await revisionCount(emulator))
     const bump = await timed(emulator, { ...base, 'image-tag': 'v3.17.2' })
     const rotation = await timed(emulator, { ...base, 'image-tag': 'v3.17.2', command: 'rotate-keys' })
     const pr = await timed(
@@ -96,7 +119,9 @@ export async function measureRun(
       noopMs: noop.ms,
       noopReads: noop.requests.filter((r) => !isWrite(r)).length,
       noopWrites: noop.requests.filter(isWrite).length,
-      stackResources: stackKeysFor('access-key').length,
+      noopSecretReads: noop.requests.filter((r) => SECRET_READ.test(r.path)).length,
+      noopRereads: rereads(noop.requests),
+      stackResources,
       bumpMs: bump.ms,
       rotationMs: rotation.ms,
       prMs: pr.ms
