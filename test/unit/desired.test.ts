@@ -1,23 +1,13 @@
 import { describe, expect, it } from '@jest/globals'
 import { parseInputs, type DeployConfig } from '../../src/config/inputs.js'
+import { openServer, TEST_SUBSCRIPTION } from '../helpers/config.js'
 import { desiredState, type AnyDesired } from '../../src/stack/desired.js'
 import { hasUnknown, type Facts } from '../../src/stack/facts.js'
 import { passwordFromBackendStoreUri, probes, PROBE_LIMITS } from '../../src/stack/mlflowContainer.js'
 import type { ContainerAppSpec } from '../../src/stack/specs.js'
 
-const SUB = '00000000-0000-4000-8000-000000000001'
-function config(extra: Record<string, string> = {}): DeployConfig {
-  const inputs: Record<string, string> = {
-    'stack-name': 'team-a',
-    location: 'westeurope',
-    'subscription-id': SUB,
-    // Authentication has its own tests; an open server keeps these graphs to the core stack.
-    auth: 'none',
-    'allow-anonymous': 'true',
-    ...extra
-  }
-  return parseInputs((n) => inputs[n] ?? '') as DeployConfig
-}
+const SUB = TEST_SUBSCRIPTION
+const config = openServer
 const known: Facts = {
   workspaceCustomerId: 'cust-1',
   workspaceSharedKey: 'shared-key-value',

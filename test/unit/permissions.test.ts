@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
-import { parseInputs, type DeployConfig } from '../../src/config/inputs.js'
+import type { DeployConfig } from '../../src/config/inputs.js'
+import { deployConfig, TEST_SUBSCRIPTION } from '../helpers/config.js'
 import { plan } from '../../src/engine/plan.js'
 import { desiredState, type DesiredResource } from '../../src/stack/desired.js'
 import { stackAddresses } from '../../src/stack/graph.js'
@@ -16,18 +17,10 @@ import {
 import { immutableChanges } from '../../src/stack/replacements.js'
 import { planApp, planSteps, type Step } from '../../src/stack/steps.js'
 
-const SUB = '00000000-0000-4000-8000-000000000001'
+const SUB = TEST_SUBSCRIPTION
 
-function config(extra: Record<string, string> = {}): DeployConfig {
-  const inputs: Record<string, string> = {
-    'stack-name': 'team-a',
-    location: 'westeurope',
-    'subscription-id': SUB,
-    'admin-password': 'a-long-enough-password',
-    ...extra
-  }
-  return parseInputs((n) => inputs[n] ?? '') as DeployConfig
-}
+const config = (extra: Record<string, string> = {}): DeployConfig =>
+  deployConfig({ 'admin-password': 'a-long-enough-password', ...extra })
 
 /** The steps of a first deploy of `config`'s stack. */
 function coldSteps(c: DeployConfig): Step[] {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import type { Observed } from '../../src/azure/port.js'
-import { parseInputs, type DeployConfig } from '../../src/config/inputs.js'
+import { openServer } from '../helpers/config.js'
 import { changedFields } from '../../src/engine/diff.js'
 import { normalizeLocation } from '../../src/azure/common.js'
 import { blockers, countChanges, plan } from '../../src/engine/plan.js'
@@ -11,19 +11,7 @@ import { desiredState, type AnyDesired } from '../../src/stack/desired.js'
 import type { Facts } from '../../src/stack/facts.js'
 import type { ResourceKind } from '../../src/stack/specs.js'
 
-const SUB = '00000000-0000-4000-8000-000000000001'
-function config(extra: Record<string, string> = {}): DeployConfig {
-  const inputs: Record<string, string> = {
-    'stack-name': 'team-a',
-    location: 'westeurope',
-    'subscription-id': SUB,
-    // Authentication has its own tests; an open server keeps these graphs to the core stack.
-    auth: 'none',
-    'allow-anonymous': 'true',
-    ...extra
-  }
-  return parseInputs((n) => inputs[n] ?? '') as DeployConfig
-}
+const config = openServer
 const facts: Facts = {
   workspaceCustomerId: 'cust',
   workspaceSharedKey: 'k',
