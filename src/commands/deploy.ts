@@ -29,6 +29,7 @@ import type { DeployConfig, StackCommand } from '../config/inputs.js'
 import { DagError, runDag, type TimelineEntry } from '../engine/dag.js'
 import { blockers, countChanges, plan, type PlanEntry } from '../engine/plan.js'
 import { desiredState, type DesiredResource } from '../stack/desired.js'
+import { coldDeploySteps } from '../stack/coldPlan.js'
 import { immutableChanges } from '../stack/replacements.js'
 import {
   describeAppPlan,
@@ -612,24 +613,9 @@ async function nothingToRotate(
 
 const REFUSED = 'Deploy refused before any change was made'
 
-/**
- * What a deploy of a stack that does not exist yet needs: its plan against an empty subscription
- * (the group as it is, if it exists), made with the same pure steps the real plan uses.
- */
+/** What a deploy of a stack that does not exist yet needs, from the plan it will make. */
 function coldStackNeeds(config: DeployConfig, group: Observed<'resourceGroup'> | undefined): NeededAction[] {
-  const desired = desiredState(config, { postgresPasswordIsNew: true, postgresServerExists: false })
-  if (config.resourceGroupGiven && group) desired[0]!.managed = false
-  const entries = plan(desired, group ? { resourceGroup: group } : {}, immutableChanges)
-  const app = planApp({
-    desired: desired.find((d) => d.key === 'containerApp') as DesiredResource<'containerApp'>,
-    observed: undefined,
-    revisions: [],
-    configChanges: [],
-    version: config.image.version,
-    run: config.run,
-    allowDowngrade: config.allowDowngrade
-  })
-  const steps = planSteps({ entries, desired, observedApp: undefined, app })
+  const steps = coldDeploySteps(config, group)
   const addresses = stackAddresses(config.names)
   return [
     ...neededForSteps(steps, {

@@ -1,8 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
 import type { DeployConfig } from '../../src/config/inputs.js'
 import { deployConfig, TEST_SUBSCRIPTION } from '../helpers/config.js'
-import { plan } from '../../src/engine/plan.js'
-import { desiredState, type DesiredResource } from '../../src/stack/desired.js'
+import { coldDeploySteps } from '../../src/stack/coldPlan.js'
 import { stackAddresses } from '../../src/stack/graph.js'
 import {
   actionMatches,
@@ -14,29 +13,15 @@ import {
   neededToRegister,
   resourceIdOf
 } from '../../src/stack/permissions.js'
-import { immutableChanges } from '../../src/stack/replacements.js'
-import { planApp, planSteps, type Step } from '../../src/stack/steps.js'
+import type { Step } from '../../src/stack/steps.js'
 
 const SUB = TEST_SUBSCRIPTION
 
 const config = (extra: Record<string, string> = {}): DeployConfig =>
   deployConfig({ 'admin-password': 'a-long-enough-password', ...extra })
 
-/** The steps of a first deploy of `config`'s stack. */
-function coldSteps(c: DeployConfig): Step[] {
-  const desired = desiredState(c, { postgresPasswordIsNew: true, postgresServerExists: false })
-  const entries = plan(desired, {}, immutableChanges)
-  const app = planApp({
-    desired: desired.find((d) => d.key === 'containerApp') as DesiredResource<'containerApp'>,
-    observed: undefined,
-    revisions: [],
-    configChanges: [],
-    version: c.image.version,
-    run: c.run,
-    allowDowngrade: false
-  })
-  return planSteps({ entries, desired, observedApp: undefined, app })
-}
+/** The steps of a first deploy of `config`'s stack (downgrades refused, as by default). */
+const coldSteps = (c: DeployConfig): Step[] => coldDeploySteps({ ...c, allowDowngrade: false })
 
 function neededFor(c: DeployConfig, steps: Step[]) {
   const a = stackAddresses(c.names)
