@@ -203,7 +203,7 @@ export const concurrency: Scenario = {
           if (t.started.pid) process.kill(t.started.pid, 'SIGSTOP')
           shortRun = (async () => {
             try {
-              await new Promise((r) => setTimeout(r, 300))
+              // The holder printed that it took the lock and is stopped: the lease is held now.
               const at = (await world.emulator.requests()).length
               const s = startTimed(
                 world,
