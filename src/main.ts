@@ -14,7 +14,8 @@ import { destroy } from './commands/destroy.js'
 import type { Log } from './commands/log.js'
 import { ADMIN_USERNAME, SECRET_INPUTS } from './config/auth.js'
 import { parseInputs, trackingUriSecret, type Config, type Command } from './config/inputs.js'
-import { smokeTest } from './commands/smokeTest.js'
+import { smokeTestAzureMl } from './commands/smokeAzureMl.js'
+import { smokeTest, type SmokeResult } from './commands/smokeTest.js'
 import {
   deploySummary,
   destroySummary,
@@ -101,6 +102,14 @@ async function writeSummary(markdown: string): Promise<void> {
   await core.summary.addRaw(scrub(markdown)).write()
 }
 
+async function reportSmoke(result: SmokeResult): Promise<void> {
+  core.setOutput('tracking-uri', result.trackingUri)
+  core.setOutput('smoke-result', result.passed ? 'passed' : 'failed')
+  await writeSummary(smokeSummary(result))
+  const failed = result.steps.find((s) => s.status === 'failed')
+  if (failed) core.setFailed(`Smoke test failed at step '${failed.name}': ${failed.detail}`)
+}
+
 export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   try {
     // Secret inputs are masked before anything, even an input error, could print them.
@@ -121,16 +130,16 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       'rotate-keys': async () => deployOrPlan(config, azure()),
       'smoke-test': async () => {
         if (config.command !== 'smoke-test') return
+        if (config.azureMl) {
+          const result = await smokeTestAzureMl(config, { log: actionsLog, env, port: azure() })
+          await reportSmoke(result)
+          return
+        }
         const port = config.trackingUri ? undefined : azure()
         const credentials =
           config.credentials ??
           (config.adminPassword ? { username: ADMIN_USERNAME, password: config.adminPassword } : undefined)
-        const result = await smokeTest(config, { log: actionsLog, env, port, credentials })
-        core.setOutput('tracking-uri', result.trackingUri)
-        core.setOutput('smoke-result', result.passed ? 'passed' : 'failed')
-        await writeSummary(smokeSummary(result))
-        const failed = result.steps.find((s) => s.status === 'failed')
-        if (failed) core.setFailed(`Smoke test failed at step '${failed.name}': ${failed.detail}`)
+        await reportSmoke(await smokeTest(config, { log: actionsLog, env, port, credentials }))
       },
       destroy: async () => {
         if (config.command !== 'destroy') return

@@ -30,6 +30,9 @@ export interface ClientOptions {
 
 export interface AzureClients {
   readonly subscriptionId: string
+  /** The sign-in the clients use, and its scope: for a token outside them (Azure ML's MLflow). */
+  readonly credential: TokenCredential
+  readonly tokenScope: string
   /** `updateIntervalInMs` for every long-running operation. */
   readonly pollIntervalMs: number
   readonly resources: ResourceManagementClient
@@ -76,6 +79,8 @@ export function createClients(opts: ClientOptions): AzureClients {
   const { credential, subscriptionId } = opts
   return {
     subscriptionId,
+    credential,
+    tokenScope: opts.tokenScope,
     pollIntervalMs: opts.pollIntervalMs,
     resources: new ResourceManagementClient(credential, subscriptionId, modular),
     network: new NetworkManagementClient(credential, subscriptionId, modular),

@@ -36,6 +36,7 @@ import { getProvider, registerProvider } from './providers.js'
 import { resourceGroupHandler } from './resourceGroups.js'
 import { withRetry } from './retry.js'
 import type { RetryInfo } from './retry.js'
+import { getMlWorkspace } from './mlWorkspaces.js'
 import { listKeys, regenerateKey, setSharedKeyAccess, storageAccountHandler } from './storageAccounts.js'
 import { subnetHandler } from './subnets.js'
 import { virtualNetworkHandler } from './virtualNetworks.js'
@@ -219,6 +220,12 @@ export function createAzurePortFromClients(
     registerProvider: (namespace) =>
       run(`registerProvider ${namespace}`, () => registerProvider(clients, namespace)),
     listPermissions: (resourceGroup) =>
-      run(`listPermissions ${resourceGroup}`, () => listPermissions(clients, resourceGroup))
+      run(`listPermissions ${resourceGroup}`, () => listPermissions(clients, resourceGroup)),
+    getMlWorkspace: (a) => run(label('mlWorkspace', 'get', a), () => getMlWorkspace(clients, a)),
+    armAccessToken: async () => {
+      const t = await clients.credential.getToken(clients.tokenScope)
+      if (!t) throw new Error(`the Azure sign-in returned no token for ${clients.tokenScope}`)
+      return { token: t.token, expiresOnTimestamp: t.expiresOnTimestamp }
+    }
   }
 }

@@ -186,4 +186,22 @@ export interface AzurePort {
    * `permissions.listForResourceGroup` answers; throws (404) when the group does not exist.
    */
   listPermissions(resourceGroup: string): Promise<PermissionSet[]>
+  /** An Azure Machine Learning workspace (read only); undefined when it does not exist. */
+  getMlWorkspace(address: ResourceAddress): Promise<MlWorkspace | undefined>
+  /**
+   * A token of the signed-in identity for Azure Resource Manager: what an Azure ML workspace's
+   * MLflow endpoint takes (the `azureml-mlflow` plugin asks for the ARM scope).
+   */
+  armAccessToken(): Promise<{ token: string; expiresOnTimestamp: number }>
+}
+
+/** What the smoke test needs of an Azure Machine Learning workspace. */
+export interface MlWorkspace {
+  id: string
+  location: string
+  /** `azureml://<region>.api.azureml.ms/mlflow/v1.0/subscriptions/…/workspaces/<name>`. */
+  mlFlowTrackingUri: string
+  /** `Enabled` or `Disabled` (private link only); empty when the service does not say. */
+  publicNetworkAccess: string
+  provisioningState: string
 }

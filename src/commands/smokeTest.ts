@@ -36,6 +36,8 @@ export interface SmokeResult {
   version?: string
   passed: boolean
   steps: SmokeStep[]
+  /** What was tested when it is not a server of this action's: e.g. an Azure ML workspace. */
+  target?: string
   /**
    * Set when the server's name is an internal ingress name that does not resolve from this runner:
    * the test could not reach the server at all (what pr-up reports as not run rather than failed).
@@ -88,7 +90,7 @@ export async function smokeTest(config: SmokeConfig, deps: SmokeDeps): Promise<S
   let unreachable: string | undefined
   const id = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`
 
-  const plan: [string, () => Promise<string>][] = [
+  const plan: SmokePlan = [
     [
       'health',
       async () => {
@@ -165,22 +167,7 @@ export async function smokeTest(config: SmokeConfig, deps: SmokeDeps): Promise<S
     }
   ])
 
-  for (const [name, step] of plan) {
-    if (steps.some((s) => s.status === 'failed')) {
-      steps.push({ name, status: 'skipped', durationMs: 0, detail: 'an earlier step failed' })
-      continue
-    }
-    const t0 = Date.now()
-    try {
-      const detail = await step()
-      steps.push({ name, status: 'passed', durationMs: Date.now() - t0, detail })
-      log.info(`✔ ${name} (${formatSeconds(Date.now() - t0)}): ${detail}`)
-    } catch (error) {
-      const detail = error instanceof Error ? error.message : String(error)
-      steps.push({ name, status: 'failed', durationMs: Date.now() - t0, detail })
-      log.info(`✘ ${name} (${formatSeconds(Date.now() - t0)}): ${detail}`)
-    }
-  }
+  await runSmokeSteps(plan, steps, log)
   return {
     command: 'smoke-test',
     trackingUri,
@@ -189,6 +176,34 @@ export async function smokeTest(config: SmokeConfig, deps: SmokeDeps): Promise<S
     steps,
     ...(unreachable ? { unreachable } : {})
   }
+}
+
+/** A step of a smoke test: its name, and what it does (its detail on success; it throws on failure). */
+export type SmokePlan = [string, () => Promise<string>][]
+
+/** Runs the steps in order into `steps`; after a failure the rest are skipped, not run. */
+export async function runSmokeSteps(plan: SmokePlan, steps: SmokeStep[], log: Log): Promise<void> {
+  for (const [name, step] of plan) {
+    if (steps.some((s) => s.status === 'failed')) {
+      steps.push({ name, status: 'skipped', durationMs: 0, detail: 'an earlier step failed' })
+      continue
+    }
+    const t0 = Date.now()
+    try {
+      const detail = await step()
+      recordStep(steps, log, { name, status: 'passed', durationMs: Date.now() - t0, detail })
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error)
+      recordStep(steps, log, { name, status: 'failed', durationMs: Date.now() - t0, detail })
+    }
+  }
+}
+
+const STEP_MARK: Record<SmokeStep['status'], string> = { passed: '✔', failed: '✘', skipped: '–' }
+
+export function recordStep(steps: SmokeStep[], log: Log, step: SmokeStep): void {
+  steps.push(step)
+  log.info(`${STEP_MARK[step.status]} ${step.name} (${formatSeconds(step.durationMs)}): ${step.detail}`)
 }
 
 async function runDemo(

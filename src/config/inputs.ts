@@ -30,6 +30,14 @@ import { parseImageTag, type MlflowVersion } from './image.js'
 import type { RunIdentity } from '../stack/rollout.js'
 import { parseTags } from './tags.js'
 import { parseAllowedIps, parseAuth, type AuthSettings } from './auth.js'
+import {
+  AZUREML_URI_RULE,
+  WORKSPACE_NAME_RULE,
+  isAzureMlUri,
+  isValidWorkspaceName,
+  parseAzureMlUri,
+  type AzureMlWorkspaceRef
+} from './azureMl.js'
 
 export const COMMANDS = [
   'deploy',
@@ -156,6 +164,11 @@ export interface SmokeConfig {
   adminPassword?: string
   /** `user:password@` taken out of `tracking-uri`. */
   credentials?: { username: string; password: string }
+  /**
+   * An Azure Machine Learning workspace to test instead of an MLflow server: named by
+   * `aml-workspace` (its tracking URI then read from ARM), or by an `azureml://` tracking URI.
+   */
+  azureMl?: { workspace: AzureMlWorkspaceRef; trackingUri?: string }
 }
 
 export type Config = DeployConfig | DestroyConfig | PrDownConfig | GcConfig | SmokeConfig
@@ -334,7 +347,10 @@ function parsePrNumber(f: Fields, event: PullRequestEvent | undefined): number {
 }
 
 function parseSmokeTest(f: Fields, env: InputEnvironment): SmokeConfig {
+  const workspace = f.optional('aml-workspace')
   const given = f.optional('tracking-uri')
+  if (workspace !== undefined || (given !== undefined && isAzureMlUri(given)))
+    return parseAzureMlSmokeTest(f, env, workspace, given)
   const parsed = given === undefined ? undefined : parseTrackingUri(given)
   if (parsed === 'invalid') {
     f.problem(
@@ -369,6 +385,83 @@ function parseSmokeTest(f: Fields, env: InputEnvironment): SmokeConfig {
     timeoutMs: f.integer('wait-timeout', 10, 7200, 1200) * 1000,
     adminPassword: f.optional('admin-password'),
     ...(typeof parsed === 'object' && parsed.credentials ? { credentials: parsed.credentials } : {})
+  }
+  throwIfProblems(f)
+  return config
+}
+
+/**
+ * A smoke test of an Azure Machine Learning workspace. It signs in as every command does (the
+ * workspace takes the same Azure sign-in), so the inputs of an MLflow server's own sign-in and of a
+ * stack are refused rather than silently ignored.
+ */
+function parseAzureMlSmokeTest(
+  f: Fields,
+  env: InputEnvironment,
+  workspaceName: string | undefined,
+  trackingUri: string | undefined
+): SmokeConfig {
+  let workspace: AzureMlWorkspaceRef | undefined
+  if (workspaceName !== undefined && trackingUri !== undefined) {
+    f.problem(
+      'tracking-uri',
+      redactUserInfo(trackingUri),
+      "must not be given with 'aml-workspace': give the workspace by name or by its azureml:// URI"
+    )
+  }
+  if (workspaceName !== undefined) {
+    if (!isValidWorkspaceName(workspaceName)) f.problem('aml-workspace', workspaceName, WORKSPACE_NAME_RULE)
+    const resourceGroup = f.optional('resource-group')
+    if (resourceGroup === undefined) {
+      f.problem('resource-group', '', "is required with 'aml-workspace': the resource group of the workspace")
+    } else if (!isValidResourceGroupName(resourceGroup)) {
+      f.problem('resource-group', resourceGroup, RESOURCE_GROUP_RULE)
+    }
+    const subscriptionId = f.optional('subscription-id') ?? env.AZURE_SUBSCRIPTION_ID ?? ''
+    if (!GUID.test(subscriptionId)) {
+      f.problem('subscription-id', subscriptionId, "must be the subscription GUID of the 'aml-workspace'")
+    }
+    workspace = { subscriptionId, resourceGroup: resourceGroup ?? '', name: workspaceName }
+  } else if (trackingUri !== undefined) {
+    const parsed = parseAzureMlUri(trackingUri)
+    if (parsed === 'invalid') f.problem('tracking-uri', redactUserInfo(trackingUri), AZUREML_URI_RULE)
+    else
+      workspace = {
+        subscriptionId: parsed.subscriptionId,
+        resourceGroup: parsed.resourceGroup,
+        name: parsed.name
+      }
+  }
+  const stackName = f.raw('stack-name')
+  if (stackName !== '') {
+    f.problem(
+      'stack-name',
+      stackName,
+      'must not be given with an Azure Machine Learning workspace: smoke-test tests one or the other'
+    )
+  }
+  for (const name of ['admin-password', 'pr-number']) {
+    const value = f.optional(name)
+    if (value !== undefined) {
+      f.problem(
+        name,
+        name === 'admin-password' ? '***' : value,
+        'is not used with an Azure Machine Learning workspace, which takes the Azure sign-in (client-id, tenant-id) instead'
+      )
+    }
+  }
+  const azure = parseConnection(f, workspace?.subscriptionId ?? '')
+  const config: SmokeConfig = {
+    command: 'smoke-test',
+    stackName: '',
+    azure,
+    // Azure ML has no MLflow tracing, which `mlflow demo` writes: the step is always skipped.
+    demo: f.boolean('mlflow-demo', true),
+    timeoutMs: f.integer('wait-timeout', 10, 7200, 1200) * 1000,
+    azureMl: {
+      workspace: workspace ?? { subscriptionId: '', resourceGroup: '', name: '' },
+      ...(workspaceName === undefined && trackingUri !== undefined ? { trackingUri: trackingUri.trim() } : {})
+    }
   }
   throwIfProblems(f)
   return config

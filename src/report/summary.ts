@@ -161,7 +161,7 @@ export function smokeSummary(r: SmokeResult): string {
   return (
     [
       `## MLflow smoke test: ${r.passed ? 'passed' : 'failed'}`,
-      `Server: ${r.trackingUri}${r.version ? ` (MLflow ${r.version})` : ''}`,
+      `Server: ${r.trackingUri}${r.version ? ` (MLflow ${r.version})` : ''}${r.target ? ` — ${r.target}` : ''}`,
       ['| step | result | time | detail |', '|---|---|---|---|', ...rows].join('\n')
     ].join('\n\n') + '\n'
   )

@@ -15,18 +15,47 @@ export function venvRoot(env: NodeJS.ProcessEnv): string {
 
 const MARKER = '.installed'
 
-/** Returns the path of the venv's `mlflow` executable, installing it first when needed. */
-export async function ensureMlflowClient(opts: {
-  version: string
+/**
+ * The `azureml-mlflow` plugin and the MLflow client it supports: it requires `mlflow-skinny<=3.15.0`
+ * and `azure-storage-blob<=12.27.1` (its 1.62.0.post6 wheel METADATA), so it gets a venv of its own
+ * with every part pinned, never the server-matched MLflow client's.
+ */
+export const AZUREML_CLIENT = {
+  name: 'azureml-mlflow-1.62.0.post6',
+  requirements: ['azureml-mlflow==1.62.0.post6', 'mlflow-skinny==3.15.0', 'azure-storage-blob==12.27.1']
+}
+
+interface VenvOptions {
   env: NodeJS.ProcessEnv
   timeoutMs: number
   log: (line: string) => void
-}): Promise<{ mlflow: string; installed: boolean }> {
+}
+
+/** Returns the path of the venv's `mlflow` executable, installing it first when needed. */
+export async function ensureMlflowClient(
+  opts: VenvOptions & { version: string }
+): Promise<{ mlflow: string; installed: boolean }> {
   if (!/^\d+\.\d+\.\d+$/.test(opts.version))
     throw new Error(`the server reported an unexpected version '${opts.version}'`)
-  const dir = join(venvRoot(opts.env), `client-${opts.version}`)
-  const mlflow = join(dir, 'bin', 'mlflow')
-  if (existsSync(join(dir, MARKER))) return { mlflow, installed: false }
+  const { dir, installed } = await ensureVenv(`client-${opts.version}`, [`mlflow==${opts.version}`], opts)
+  return { mlflow: join(dir, 'bin', 'mlflow'), installed }
+}
+
+/** Returns the path of the Azure ML client venv's `python`, installing it first when needed. */
+export async function ensureAzureMlClient(
+  opts: VenvOptions
+): Promise<{ python: string; installed: boolean }> {
+  const { dir, installed } = await ensureVenv(AZUREML_CLIENT.name, AZUREML_CLIENT.requirements, opts)
+  return { python: join(dir, 'bin', 'python'), installed }
+}
+
+async function ensureVenv(
+  name: string,
+  requirements: string[],
+  opts: VenvOptions
+): Promise<{ dir: string; installed: boolean }> {
+  const dir = join(venvRoot(opts.env), name)
+  if (existsSync(join(dir, MARKER))) return { dir, installed: false }
 
   // A directory without the marker is a broken earlier attempt: start over.
   rmSync(dir, { recursive: true, force: true })
@@ -34,20 +63,17 @@ export async function ensureMlflowClient(opts: {
   const python = opts.env.MLFLOW_AZURE_PYTHON ?? 'python3'
   const steps: [string, string[]][] = [
     [python, ['-m', 'venv', dir]],
-    [
-      join(dir, 'bin', 'pip'),
-      ['install', '--quiet', '--disable-pip-version-check', `mlflow==${opts.version}`]
-    ]
+    [join(dir, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', ...requirements]]
   ]
   for (const [command, args] of steps) {
     opts.log(`$ ${command} ${args.join(' ')}`)
     const r = await runProcess(command, args, { env: opts.env, timeoutMs: opts.timeoutMs })
     if (r.exitCode !== 0) {
       throw new Error(
-        `installing the mlflow ${opts.version} client failed${r.timedOut ? ' (timed out)' : ''}:\n${tail(r.stderr || r.stdout)}`
+        `installing ${requirements.join(' ')} failed${r.timedOut ? ' (timed out)' : ''}:\n${tail(r.stderr || r.stdout)}`
       )
     }
   }
   writeFileSync(join(dir, MARKER), new Date().toISOString())
-  return { mlflow, installed: true }
+  return { dir, installed: true }
 }

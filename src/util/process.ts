@@ -11,14 +11,25 @@ export interface ProcessResult {
 export function runProcess(
   command: string,
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; timeoutMs: number; cwd?: string; onLine?: (line: string) => void }
+  opts: {
+    env?: NodeJS.ProcessEnv
+    timeoutMs: number
+    cwd?: string
+    onLine?: (line: string) => void
+    /** Written to the program's stdin, which is then closed: how a secret reaches it (never an argument). */
+    stdin?: string
+  }
 ): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       env: opts.env ?? process.env,
       cwd: opts.cwd,
-      stdio: ['ignore', 'pipe', 'pipe']
+      stdio: ['pipe', 'pipe', 'pipe']
     })
+    // Closed at once (end of input, as /dev/null would be) unless there is something to say. A
+    // program that exits without reading its input must not crash this one.
+    child.stdin.on('error', () => {})
+    child.stdin.end(opts.stdin ?? '')
     let stdout = ''
     let stderr = ''
     let timedOut = false
