@@ -11,7 +11,8 @@ const NAMESPACES = [
   'Microsoft.DBforPostgreSQL',
   'Microsoft.OperationalInsights',
   'Microsoft.ManagedIdentity',
-  'Microsoft.Authorization'
+  'Microsoft.Authorization',
+  'Microsoft.MachineLearningServices'
 ]
 
 export const RESOURCE_GROUP_TYPE = 'Microsoft.Resources/resourceGroups'

@@ -3,6 +3,7 @@
  * JSON line on stdout once ready — endpoint, CA path, subscription and the environment the action
  * needs — and runs until SIGTERM/SIGINT. Everything else goes to stderr.
  */
+import { AmlEndpoint } from './amlEndpoint.js'
 import { appRoutes, domainOf, routeFor } from './appRoutes.js'
 import { BlobBackend } from './backends/blob.js'
 import { BlobFrontDoor, BLOB_HOST } from './blobFrontDoor.js'
@@ -44,6 +45,7 @@ import { accountByName, resumeBlob } from './resources/storageAccounts.js'
 import { Propagation } from './propagation.js'
 import { Router } from './router.js'
 import { createRuntime } from './runtime/createRuntime.js'
+import { defaultVenvRoot, MlflowAdapter } from './runtime/mlflowAdapter.js'
 import { ArmServer } from './server.js'
 import { Store } from './store.js'
 import { armTls, CertificateAuthority } from './tls.js'
@@ -135,6 +137,15 @@ async function main(): Promise<void> {
     store.state.identityPort
   )
 
+  // Azure Machine Learning workspaces' MLflow endpoint (`<region>.api.azureml.ms`, amlEndpoint.ts):
+  // a real `mlflow server` per workspace from the venv the mlflow runtime uses for that release.
+  const mlflowVenvs = new MlflowAdapter({ stateDir: config.stateDir, venvRoot: defaultVenvRoot() })
+  const aml = new AmlEndpoint(ctx, ca, {
+    stateDir: config.stateDir,
+    venv: (version) => mlflowVenvs.serverVenv(version)
+  })
+  await aml.listen(0)
+
   const origins = new ConnectionOrigins()
   const ingress = new Ingress(ctx, ca, tls, origins)
   store.state.ingressPort = await listenOnPreferredPort(
@@ -154,6 +165,8 @@ async function main(): Promise<void> {
     },
     origins,
     serviceHost: (host) => {
+      const amlHost = aml.serviceHost(host)
+      if (amlHost !== undefined) return amlHost
       const account = BLOB_HOST.exec(host)?.[1]
       if (!account || !frontDoor) return undefined
       return accountByName(ctx, account) ? frontDoor.listeningPort : 'unresolvable'
@@ -232,7 +245,7 @@ async function main(): Promise<void> {
     stopping = true
     lro.stopTimers()
     await runtime.stopAll()
-    await Promise.all([ingress.close(), proxy.close(), frontDoor?.close(), identity.close()])
+    await Promise.all([ingress.close(), proxy.close(), frontDoor?.close(), identity.close(), aml.close()])
     await backends.postgres?.stopAll()
     await backends.blob?.stop()
     store.commit()

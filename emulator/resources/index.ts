@@ -6,6 +6,7 @@ import { RevisionLifecycle, registerContainerAppRevisions } from './containerApp
 import { registerContainerApps } from './containerApps.js'
 import { JobRunner, registerJobs } from './jobs.js'
 import { registerManagedEnvironments } from './managedEnvironments.js'
+import { registerMlWorkspaces } from './mlWorkspaces.js'
 import { registerOperations } from './operations.js'
 import { registerPermissions } from './permissions.js'
 import { registerPostgresServers } from './postgresServers.js'
@@ -37,6 +38,7 @@ export function registerResources(ctx: EmulatorContext, router: Router): Resourc
   registerPrivateDnsZones(ctx, router)
   registerWorkspaces(ctx, router)
   registerStorageAccounts(ctx, router)
+  registerMlWorkspaces(ctx, router)
   registerPostgresServers(ctx, router)
   registerManagedEnvironments(ctx, router)
   registerContainerApps(ctx, router, revisions)

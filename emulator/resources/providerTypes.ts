@@ -1,6 +1,6 @@
 /**
  * The resource types `GET /subscriptions/{sub}/providers/{namespace}` lists (Providers_Get,
- * `GetProvider.json`), for the five namespaces the action uses: the types of the Azure providers
+ * `GetProvider.json`), for the namespaces the action uses: the types of the Azure providers
  * the emulator serves (tracked types, the location-scoped operation types its polling URLs use, and
  * `locations`/`operations`). `locations` are the region display names of `regions.ts` (global types:
  * `global`); `apiVersions` are newest first and start with the one the action's SDK client sends.
@@ -86,6 +86,17 @@ const TABLE: Record<string, NamespaceTable> = {
       regional('workspaces', true),
       unplaced('locations'),
       regional('locations/operationStatuses'),
+      unplaced('operations')
+    ]
+  },
+  // Azure Machine Learning workspaces (mlWorkspaces.ts): the action reads them with 2024-10-01
+  // through @azure/arm-resources; earlier stable versions of workspaceRP.json follow.
+  'microsoft.machinelearningservices': {
+    apiVersions: ['2024-10-01', '2024-04-01', '2023-10-01', '2023-04-01', '2022-10-01'],
+    types: [
+      regional('workspaces', true),
+      unplaced('locations'),
+      regional('locations/workspaceOperationsStatus'),
       unplaced('operations')
     ]
   },

@@ -239,6 +239,15 @@ export class MlflowAdapter implements ImageAdapter {
     }
   }
 
+  /**
+   * The venv of `ghcr.io/mlflow/mlflow:v<version>-full` (installed once, as a revision's pull
+   * does): what other local services that run a real `mlflow server` use (`amlEndpoint.ts`).
+   */
+  serverVenv(version: string): Promise<string> {
+    const [major = 0, minor = 0] = version.split('.').map(Number)
+    return this.venv({ version, full: true, identity: major > 3 || (major === 3 && minor >= 11) })
+  }
+
   /** Image → venv: the "pull", with a missing release failing as an unknown tag does. */
   private async pull(
     container: RevisionContainer
