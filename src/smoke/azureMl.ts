@@ -40,19 +40,26 @@ export function azureMlCause(detail: string): string | undefined {
       'run the smoke test from a runner inside the virtual network linked to it'
     )
   }
-  if (status === '401' || /\b401\b|Unauthorized|InvalidAuthenticationToken/i.test(detail)) {
+  if (status === '401' || /\b401\b|Unauthorized|UNAUTHENTICATED|InvalidAuthenticationToken/i.test(detail)) {
     return (
       'the workspace refused the sign-in token: check that client-id and tenant-id belong to the ' +
       "workspace's tenant and that the token has not expired"
     )
   }
-  if (status === '403' || /\b403\b|AuthorizationFailed|Forbidden/i.test(detail)) {
+  if (
+    status === '403' ||
+    /\b403\b|AuthorizationFailed|PERMISSION_DENIED|does not have authorization|Forbidden/i.test(detail)
+  ) {
     return (
       'the signed-in identity lacks a role on the workspace: grant it AzureML Data Scientist (or a role ' +
       'with Microsoft.MachineLearningServices/workspaces/experiments/*) on the workspace'
     )
   }
-  if (status === '404' || /\b404\b|WorkspaceNotFound|ResourceNotFound/i.test(detail)) {
+  // Only a workspace that is not found: a missing run or experiment is no fault of the URI.
+  if (
+    (status === '404' || /\b404\b|RESOURCE_DOES_NOT_EXIST|NotFound/i.test(detail)) &&
+    /workspace/i.test(detail)
+  ) {
     return "the workspace in the tracking URI does not exist, or the URI's region is not the workspace's"
   }
   if (

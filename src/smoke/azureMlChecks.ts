@@ -45,8 +45,12 @@ def step(name, fn):
 
 def describe(e):
     text = "%s: %s" % (type(e).__name__, e)
+    # The HTTP status the workspace answered: an azure-core or requests error carries its response,
+    # an MLflow one its error code, which MLflow maps back to the status.
     status = getattr(getattr(e, "response", None), "status_code", None)
-    if status is not None and ("HTTP %s" % status) not in text:
+    if status is None and hasattr(e, "get_http_status_code") and getattr(e, "error_code", None) != "INTERNAL_ERROR":
+        status = e.get_http_status_code()
+    if status is not None:
         text = "HTTP %s %s" % (status, text)
     return text[-1500:]
 

@@ -131,12 +131,28 @@ describe('the likely cause of a failure', () => {
       "HTTPSConnectionPool(host='x.api.azureml.ms', port=443): Max retries exceeded",
       /cannot be reached from this runner/
     ],
-    ['error code 404 != 200: WorkspaceNotFound', /does not exist/]
+    ['error code 404 != 200: WorkspaceNotFound', /does not exist/],
+    // What the MLflow client raises for the workspace's refusals (the status put first by the checks).
+    [
+      'HTTP 401 RestException: UNAUTHENTICATED: Authentication failed: Signature validation failed.',
+      /refused the sign-in token/
+    ],
+    [
+      "HTTP 403 RestException: PERMISSION_DENIED: The client 'x' with object id 'x' does not have authorization to perform action 'Microsoft.MachineLearningServices/workspaces/experiments/write'",
+      /lacks a role/
+    ],
+    [
+      "HTTP 404 RestException: RESOURCE_DOES_NOT_EXIST: Workspace 'ws-gone' in resource group 'rg' was not found in region 'westeurope'.",
+      /does not exist/
+    ]
   ])('%s', (detail, cause) => {
     expect(azureMlCause(detail)).toMatch(cause)
   })
 
   it('names none when nothing points anywhere', () => {
     expect(azureMlCause('AssertionError: tag reads back as None')).toBeUndefined()
+    expect(
+      azureMlCause("HTTP 404 RestException: RESOURCE_DOES_NOT_EXIST: Run 'abc' not found")
+    ).toBeUndefined()
   })
 })
