@@ -111,6 +111,25 @@ describe('smoke-test of an Azure Machine Learning workspace', () => {
     expectFailedAt(r, 'experiment', /401/, /likely cause: the workspace refused the sign-in token/)
   }, 600_000)
 
+  it('fails at the sign-in when there is no token to be had (no id-token permission), before any check', async () => {
+    const r = await runAction(
+      {
+        command: 'smoke-test',
+        'tracking-uri': trackingUri,
+        'client-id': '00000000-0000-4000-8000-0000000000c1',
+        'tenant-id': '00000000-0000-4000-8000-0000000000d1'
+      },
+      {
+        ...emulator.env,
+        AZURE_ACCESS_TOKEN: '',
+        ACTIONS_ID_TOKEN_REQUEST_URL: '',
+        ACTIONS_ID_TOKEN_REQUEST_TOKEN: ''
+      }
+    )
+    expectFailedAt(r, 'sign-in', /the Azure sign-in gave no token: .*id-token: write/s)
+    expect(r.summary).toContain('| experiment | ⏭️ skipped |')
+  }, 300_000)
+
   it('fails at the workspace step for a workspace that does not exist, before any check', async () => {
     const r = await runAction(
       {
