@@ -9,7 +9,7 @@ import {
   resourceNotFound
 } from '../errors.js'
 import { findRegion, locationAsAnswered, locationNotAvailable, sameRegion } from '../regions.js'
-import { parseResourceId, resourceGroupId } from '../ids.js'
+import { parseResourceId, providerResourceId, resourceGroupId } from '../ids.js'
 import { asObject, asString, clone, isObject, type JsonObject, type JsonValue } from '../json.js'
 import type { LroShape } from '../lro.js'
 import { param, type ArmRequest, type ArmResponse } from '../router.js'
@@ -28,6 +28,26 @@ export function resourceGroupName(ctx: EmulatorContext, req: ArmRequest): string
 /** The stored name when the resource exists (keeps the creator's casing), else the name as given. */
 export function canonicalName(ctx: EmulatorContext, id: string, given: string): string {
   return asString(ctx.store.get(id)?.body['name']) ?? given
+}
+
+/**
+ * The id of the top-level resource a route names (`…/providers/<namespace>/<type>/{<name param>}`),
+ * in the casing its creator gave it when it exists (ARM answers ids in canonical case).
+ */
+export function routedResourceId(
+  ctx: EmulatorContext,
+  namespace: string,
+  type: string,
+  nameParam: string
+): (req: ArmRequest) => string {
+  return (req) => {
+    const rg = resourceGroupName(ctx, req)
+    const given = providerResourceId(subscriptionOf(req), rg, namespace, [type, param(req, nameParam)])
+    return providerResourceId(subscriptionOf(req), rg, namespace, [
+      type,
+      canonicalName(ctx, given, param(req, nameParam))
+    ])
+  }
 }
 
 export function requireRecord(ctx: EmulatorContext, id: string, resourceGroup: string): ResourceRecord {

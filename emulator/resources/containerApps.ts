@@ -8,20 +8,18 @@
 import type { EmulatorContext } from '../context.js'
 import { badRequest } from '../errors.js'
 import { validateIpSecurityRestrictions } from '../networkRules.js'
-import { providerResourceId } from '../ids.js'
 import { asString, clone, jsonEqual, objectAt, objectsOf, without, type JsonObject } from '../json.js'
-import { param, type ArmRequest, type ArmResponse, type Router } from '../router.js'
+import { type ArmResponse, type Router } from '../router.js'
 import type { ResourceRecord } from '../store.js'
 import {
   assertIdle,
-  canonicalName,
   inResourceGroup,
   listAnswer,
   resolveLocation,
   requireRecord,
   resourceGroupName,
   startLro,
-  subscriptionOf
+  routedResourceId
 } from './common.js'
 import { RevisionLifecycle } from './containerAppRevisions.js'
 import {
@@ -213,14 +211,7 @@ export function registerContainerApps(
   router: Router,
   lifecycle: RevisionLifecycle
 ): void {
-  const appId = (req: ArmRequest): string => {
-    const rg = resourceGroupName(ctx, req)
-    const given = providerResourceId(subscriptionOf(req), rg, NS, ['containerApps', param(req, 'app')])
-    return providerResourceId(subscriptionOf(req), rg, NS, [
-      'containerApps',
-      canonicalName(ctx, given, param(req, 'app'))
-    ])
-  }
+  const appId = routedResourceId(ctx, NS, 'containerApps', 'app')
 
   /** Shared by PUT and PATCH: validate, decide on a new revision, store, start the operation. */
   const write: ContainerWrite = (req, id, name, desired, existing, kind) => {

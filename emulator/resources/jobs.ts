@@ -39,7 +39,7 @@ import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import type { EmulatorContext } from '../context.js'
 import { badRequest } from '../errors.js'
-import { idKey, parentId, providerResourceId } from '../ids.js'
+import { idKey, parentId } from '../ids.js'
 import {
   asArray,
   asNumber,
@@ -57,7 +57,6 @@ import type { RunHandle, RunResult } from '../runtime/types.js'
 import type { ResourceRecord } from '../store.js'
 import {
   assertIdle,
-  canonicalName,
   inResourceGroup,
   listAnswer,
   newRecord,
@@ -65,7 +64,7 @@ import {
   resolveLocation,
   resourceGroupName,
   startLro,
-  subscriptionOf
+  routedResourceId
 } from './common.js'
 import { environmentIdOf } from './containerAppView.js'
 import {
@@ -650,14 +649,7 @@ export class JobRunner {
 // ---------------------------------------------------------------------------------------------
 
 export function registerJobs(ctx: EmulatorContext, router: Router, runner: JobRunner): void {
-  const jobId = (req: ArmRequest): string => {
-    const rg = resourceGroupName(ctx, req)
-    const given = providerResourceId(subscriptionOf(req), rg, NS, ['jobs', param(req, 'job')])
-    return providerResourceId(subscriptionOf(req), rg, NS, [
-      'jobs',
-      canonicalName(ctx, given, param(req, 'job'))
-    ])
-  }
+  const jobId = routedResourceId(ctx, NS, 'jobs', 'job')
   const jobOf = (req: ArmRequest): ResourceRecord =>
     requireRecord(ctx, jobId(req), resourceGroupName(ctx, req))
   const executionOf = (req: ArmRequest): { job: ResourceRecord; exec: ResourceRecord } => {

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto'
 import type { EmulatorContext } from '../context.js'
 import { parseCidr } from '../cidr.js'
 import { badRequest, conflict } from '../errors.js'
-import { GUID_PATTERN, idKey, providerResourceId } from '../ids.js'
+import { GUID_PATTERN, idKey } from '../ids.js'
 import {
   asArray,
   asBoolean,
@@ -27,7 +27,6 @@ import { param, type ArmRequest, type ArmResponse, type Router } from '../router
 import type { ResourceRecord } from '../store.js'
 import {
   assertIdle,
-  canonicalName,
   identityView,
   inResourceGroup,
   listAnswer,
@@ -39,7 +38,8 @@ import {
   resourceGroupName,
   startLro,
   subscriptionOf,
-  tagsOf
+  tagsOf,
+  routedResourceId
 } from './common.js'
 import { ENVIRONMENT_TYPE, subnetUsers } from './references.js'
 import { addressInSubnet, delegationServices, findSubnet, subnetPrefix } from './virtualNetworks.js'
@@ -188,17 +188,7 @@ export function appsInEnvironment(ctx: EmulatorContext, envId: string): Resource
 }
 
 export function registerManagedEnvironments(ctx: EmulatorContext, router: Router): void {
-  const envId = (req: ArmRequest): string => {
-    const rg = resourceGroupName(ctx, req)
-    const given = providerResourceId(subscriptionOf(req), rg, NS, [
-      'managedEnvironments',
-      param(req, 'environment')
-    ])
-    return providerResourceId(subscriptionOf(req), rg, NS, [
-      'managedEnvironments',
-      canonicalName(ctx, given, param(req, 'environment'))
-    ])
-  }
+  const envId = routedResourceId(ctx, NS, 'managedEnvironments', 'environment')
   const setState = (record: ResourceRecord, state: string): void => {
     const props = objectAt(record.body, 'properties')
     if (props) props['provisioningState'] = state

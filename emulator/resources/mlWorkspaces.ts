@@ -40,11 +40,10 @@ import { ArmError, badRequest } from '../errors.js'
 import { idKey, parseResourceId, providerResourceId } from '../ids.js'
 import { asString, objectAt, stringAt, type JsonObject } from '../json.js'
 import { randomGuid, tenantOf } from '../random.js'
-import { param, type ArmRequest, type ArmResponse, type Router } from '../router.js'
+import { param, type ArmResponse, type Router } from '../router.js'
 import type { ResourceRecord } from '../store.js'
 import {
   assertIdle,
-  canonicalName,
   identityView,
   inResourceGroup,
   listAnswer,
@@ -56,7 +55,8 @@ import {
   resourceGroupName,
   startLro,
   subscriptionOf,
-  tagsOf
+  tagsOf,
+  routedResourceId
 } from './common.js'
 import { STORAGE_TYPE } from './storageAccounts.js'
 
@@ -112,14 +112,7 @@ function armIdOf(value: unknown, property: string, type: string): string {
 }
 
 export function registerMlWorkspaces(ctx: EmulatorContext, router: Router): void {
-  const wsId = (req: ArmRequest): string => {
-    const rg = resourceGroupName(ctx, req)
-    const given = providerResourceId(subscriptionOf(req), rg, ML_NS, ['workspaces', param(req, 'workspace')])
-    return providerResourceId(subscriptionOf(req), rg, ML_NS, [
-      'workspaces',
-      canonicalName(ctx, given, param(req, 'workspace'))
-    ])
-  }
+  const wsId = routedResourceId(ctx, ML_NS, 'workspaces', 'workspace')
 
   router.add(
     'PUT',

@@ -6,7 +6,7 @@
  */
 import type { EmulatorContext } from '../context.js'
 import { badRequest, conflict, parentResourceNotFound } from '../errors.js'
-import { idKey, parentId, providerResourceId } from '../ids.js'
+import { idKey, parentId } from '../ids.js'
 import {
   asNumber,
   asString,
@@ -21,7 +21,6 @@ import { param, type ArmRequest, type ArmResponse, type Router } from '../router
 import type { ResourceRecord } from '../store.js'
 import {
   assertIdle,
-  canonicalName,
   inResourceGroup,
   listAnswer,
   newRecord,
@@ -31,8 +30,8 @@ import {
   requireRecord,
   resourceGroupName,
   startLro,
-  subscriptionOf,
-  tagsOf
+  tagsOf,
+  routedResourceId
 } from './common.js'
 import {
   defaultMaxConnections,
@@ -333,14 +332,7 @@ function deriveServer(ctx: EmulatorContext, record: ResourceRecord): void {
 
 export function registerPostgresServers(ctx: EmulatorContext, router: Router): void {
   const ns = { namespace: NS }
-  const serverId = (req: ArmRequest): string => {
-    const rg = resourceGroupName(ctx, req)
-    const given = providerResourceId(subscriptionOf(req), rg, NS, ['flexibleServers', param(req, 'server')])
-    return providerResourceId(subscriptionOf(req), rg, NS, [
-      'flexibleServers',
-      canonicalName(ctx, given, param(req, 'server'))
-    ])
-  }
+  const serverId = routedResourceId(ctx, NS, 'flexibleServers', 'server')
   const databaseId = (req: ArmRequest): string => `${serverId(req)}/databases/${param(req, 'database')}`
   const setState = (record: ResourceRecord, state: string): void => {
     ensureObject(record.body, 'properties')['state'] = state

@@ -5,7 +5,7 @@
  */
 import type { EmulatorContext } from '../context.js'
 import { ArmError, badRequest, conflict, parentResourceNotFound } from '../errors.js'
-import { idKey, providerResourceId } from '../ids.js'
+import { idKey } from '../ids.js'
 import { asBoolean, asString, objectAt, stringAt, type JsonObject } from '../json.js'
 import { randomGuid } from '../random.js'
 import { param, type ArmRequest, type ArmResponse, type Router } from '../router.js'
@@ -22,8 +22,8 @@ import {
   requireRecord,
   resourceGroupName,
   startLro,
-  subscriptionOf,
-  tagsOf
+  tagsOf,
+  routedResourceId
 } from './common.js'
 import { VNET_TYPE } from './virtualNetworks.js'
 
@@ -93,14 +93,7 @@ function refreshCounts(ctx: EmulatorContext, zone: ResourceRecord): void {
 
 export function registerPrivateDnsZones(ctx: EmulatorContext, router: Router): void {
   const ns = { namespace: NS }
-  const zoneId = (req: ArmRequest): string => {
-    const rg = resourceGroupName(ctx, req)
-    const given = providerResourceId(subscriptionOf(req), rg, NS, ['privateDnsZones', param(req, 'zone')])
-    return providerResourceId(subscriptionOf(req), rg, NS, [
-      'privateDnsZones',
-      canonicalName(ctx, given, param(req, 'zone'))
-    ])
-  }
+  const zoneId = routedResourceId(ctx, NS, 'privateDnsZones', 'zone')
   const linkId = (req: ArmRequest): string => {
     const zone = zoneId(req)
     return `${zone}/virtualNetworkLinks/${canonicalName(ctx, `${zone}/virtualNetworkLinks/${param(req, 'link')}`, param(req, 'link'))}`

@@ -9,7 +9,6 @@
  */
 import type { EmulatorContext } from '../context.js'
 import { badRequest, conflict, invalidRequestContent, parentResourceNotFound } from '../errors.js'
-import { providerResourceId } from '../ids.js'
 import { asObject, asString, clone, ensureObject, objectAt, stringAt, type JsonObject } from '../json.js'
 import { pairedRegion } from '../regions.js'
 import { randomKey } from '../random.js'
@@ -18,7 +17,6 @@ import { param, type ArmRequest, type ArmResponse, type Router } from '../router
 import type { ResourceRecord } from '../store.js'
 import {
   assertIdle,
-  canonicalName,
   etag,
   iso,
   inResourceGroup,
@@ -30,8 +28,8 @@ import {
   requireRecord,
   resourceGroupName,
   startLro,
-  subscriptionOf,
-  tagsOf
+  tagsOf,
+  routedResourceId
 } from './common.js'
 import { globallyTaken } from './references.js'
 
@@ -309,14 +307,7 @@ export async function resumeBlob(ctx: EmulatorContext): Promise<void> {
 
 export function registerStorageAccounts(ctx: EmulatorContext, router: Router): void {
   const ns = { namespace: NS }
-  const accountId = (req: ArmRequest): string => {
-    const rg = resourceGroupName(ctx, req)
-    const given = providerResourceId(subscriptionOf(req), rg, NS, ['storageAccounts', param(req, 'account')])
-    return providerResourceId(subscriptionOf(req), rg, NS, [
-      'storageAccounts',
-      canonicalName(ctx, given, param(req, 'account'))
-    ])
-  }
+  const accountId = routedResourceId(ctx, NS, 'storageAccounts', 'account')
   const containerId = (req: ArmRequest): string =>
     `${accountId(req)}/blobServices/default/containers/${param(req, 'container')}`
 

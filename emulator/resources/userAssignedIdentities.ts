@@ -11,13 +11,11 @@
  */
 import type { EmulatorContext } from '../context.js'
 import { badRequest } from '../errors.js'
-import { providerResourceId } from '../ids.js'
 import { asObject, asString, ensureObject, objectAt, stringAt, type JsonObject } from '../json.js'
 import { randomGuid, tenantOf } from '../random.js'
-import { param, type ArmRequest, type ArmResponse, type Router } from '../router.js'
+import { param, type ArmResponse, type Router } from '../router.js'
 import type { ResourceRecord } from '../store.js'
 import {
-  canonicalName,
   inResourceGroup,
   listAnswer,
   newRecord,
@@ -26,7 +24,8 @@ import {
   resolveLocation,
   resourceGroupName,
   subscriptionOf,
-  tagsOf
+  tagsOf,
+  routedResourceId
 } from './common.js'
 
 export const IDENTITY_TYPE = 'Microsoft.ManagedIdentity/userAssignedIdentities'
@@ -130,17 +129,7 @@ export function attachedIdentityView(
 }
 
 export function registerUserAssignedIdentities(ctx: EmulatorContext, router: Router): void {
-  const identityId = (req: ArmRequest): string => {
-    const rg = resourceGroupName(ctx, req)
-    const given = providerResourceId(subscriptionOf(req), rg, NS, [
-      'userAssignedIdentities',
-      param(req, 'name')
-    ])
-    return providerResourceId(subscriptionOf(req), rg, NS, [
-      'userAssignedIdentities',
-      canonicalName(ctx, given, param(req, 'name'))
-    ])
-  }
+  const identityId = routedResourceId(ctx, NS, 'userAssignedIdentities', 'name')
 
   router.add(
     'PUT',

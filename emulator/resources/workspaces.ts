@@ -5,14 +5,12 @@
  */
 import type { EmulatorContext } from '../context.js'
 import { badRequest } from '../errors.js'
-import { providerResourceId } from '../ids.js'
 import { asBoolean, asNumber, asString, objectAt, stringAt, type JsonObject } from '../json.js'
 import { randomGuid, randomKey } from '../random.js'
-import { param, type ArmRequest, type ArmResponse, type Router } from '../router.js'
+import { param, type ArmResponse, type Router } from '../router.js'
 import type { ResourceRecord } from '../store.js'
 import {
   assertIdle,
-  canonicalName,
   inResourceGroup,
   iso,
   listAnswer,
@@ -23,8 +21,8 @@ import {
   requireRecord,
   resourceGroupName,
   startLro,
-  subscriptionOf,
-  tagsOf
+  tagsOf,
+  routedResourceId
 } from './common.js'
 
 export const WORKSPACE_TYPE = 'Microsoft.OperationalInsights/workspaces'
@@ -80,14 +78,7 @@ function replicationView(props: JsonObject, existing: ResourceRecord | undefined
 }
 
 export function registerWorkspaces(ctx: EmulatorContext, router: Router): void {
-  const wsId = (req: ArmRequest): string => {
-    const rg = resourceGroupName(ctx, req)
-    const given = providerResourceId(subscriptionOf(req), rg, NS, ['workspaces', param(req, 'workspace')])
-    return providerResourceId(subscriptionOf(req), rg, NS, [
-      'workspaces',
-      canonicalName(ctx, given, param(req, 'workspace'))
-    ])
-  }
+  const wsId = routedResourceId(ctx, NS, 'workspaces', 'workspace')
 
   router.add(
     'PUT',
