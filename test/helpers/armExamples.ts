@@ -127,9 +127,14 @@ function parameter(example: ArmExample, name: string): Json | undefined {
  * - a Container Apps job name that breaks the naming rule jobs share with container apps only by
  *   its upper case is lower-cased;
  * - a job execution name that no start can have returned (the service names executions
- *   `<job>-<7 lower-case letters>`, Job_Start.json) is the one the prerequisite start returned.
+ *   `<job>-<7 lower-case letters>`, Job_Start.json) is the one the prerequisite start returned;
+ * - a body's `location` that is a canary region (`eastus2euap`: Early Updates Access Program,
+ *   open only to allow-listed subscriptions, so ARM refuses it to any other) is the public region
+ *   it is the canary of (`eastus2`).
  */
 const APP_NAME = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/
+/** A canary (EUAP) region: `<region>euap`, e.g. `eastus2euap`, `centraluseuap`. */
+const CANARY_REGION = /^([a-z]+[0-9]*)euap$/i
 
 function appNameOk(name: string): boolean {
   return APP_NAME.test(name) && !name.includes('--')
@@ -201,6 +206,16 @@ class Adapter {
     return given
   }
 
+  location(region: string): string {
+    const canary = CANARY_REGION.exec(region)
+    if (!canary?.[1]) return region
+    const adapted = canary[1].toLowerCase()
+    this.note(
+      `location '${region}' → '${adapted}' (a canary region, open only to allow-listed subscriptions: the public region it is the canary of)`
+    )
+    return adapted
+  }
+
   revision(name: string): string {
     const app = this.appName
     if (!app || name.includes('--')) return name
@@ -269,6 +284,10 @@ export function prepareRequest(
     const given = parameter(example, entry.bodyParameter)
     if (given !== undefined) {
       body = adapter.subscriptionsDeep(given)
+      // The resource's region: a canary region becomes the public one.
+      const top = objectIn(body)
+      const location = top?.['location']
+      if (top && typeof location === 'string') top['location'] = adapter.location(location)
       // Revision names inside a container app's body: its traffic targets.
       const ingress = objectIn(objectIn(objectIn(body, 'properties'), 'configuration'), 'ingress')
       const traffic = ingress?.['traffic']

@@ -20,7 +20,9 @@
  *  4. a Container Apps job name that breaks the naming rule jobs share with container apps by its
  *     upper case only (`testcontainerAppsJob0`) is lower-cased;
  *  5. a job execution name that no start can have returned (`jobExecution1`; the service names
- *     executions `<job>-<7 lower-case letters>`) is the one the prerequisite start returned.
+ *     executions `<job>-<7 lower-case letters>`) is the one the prerequisite start returned;
+ *  6. a body's `location` that is a canary region (`eastus2euap`, open only to allow-listed
+ *     subscriptions: ARM refuses it to others) is the public region it is the canary of (`eastus2`).
  *
  * An entry may list `unmodeled` paths of its success body: state that only operations the emulator
  * does not model can create. Those paths are left out of (c), and the entry fails if the emulator
@@ -65,7 +67,8 @@ const V = {
   storage: '2026-06-01',
   postgres: '2025-08-01',
   app: '2026-07-01',
-  msi: '2024-11-30'
+  msi: '2024-11-30',
+  ml: '2024-10-01'
 }
 
 // Subscriptions as the examples name them (non-GUIDs are mapped to the emulator's subscription).
@@ -74,6 +77,7 @@ const SUB_STORAGE = 'a3f7c2b9-4e1d-4c8a-9d6f-8b2a5e41c7f3'
 const SUB_PG = 'ffffffff-ffff-ffff-ffff-ffffffffffff'
 const SUB_APP = '34adfa4f-cedf-4dc0-ba29-b6d1a69ab345'
 const SUB_ENV_GET = '8efdecc5-919e-44eb-b179-915dca89ebf9'
+const SUB_ML = '00000000-1111-2222-3333-444444444444'
 
 // ---------------------------------------------------------------------------------------------
 // Prerequisite building blocks (minimal bodies of our own unless noted)
@@ -387,6 +391,79 @@ const startJob: Step = { kind: 'post', path: `${jobPath('testcontainerappsjob0')
 /** What the app and job examples stand on: resource group rg, demokube and myidentity. */
 const onDemokubeRg = (...steps: Step[]): Step[] => [group(SUB_APP, 'rg'), demokube, myIdentity, ...steps]
 
+// -- Azure Machine Learning workspaces (subscription 00000000-1111-…) -----------------------------
+
+const ML_RG = 'workspace-1234'
+const mlPath = (name: string): string =>
+  provider(SUB_ML, ML_RG, 'Microsoft.MachineLearningServices', `workspaces/${name}`)
+const mlId = (rest: string): string => `${rgPath(SUB_ML, ML_RG)}/providers/${rest}`
+/** The ids the Workspace examples link (create.json, get.json), as they write them. */
+const ML_LINKS = {
+  storageAccount: storagePath(SUB_ML, 'accountcrud-1234', 'testStorageAccount'),
+  keyVault: mlId('Microsoft.KeyVault/vaults/testkv'),
+  containerRegistry: mlId('Microsoft.ContainerRegistry/registries/testRegistry'),
+  applicationInsights: mlId('microsoft.insights/components/testinsights'),
+  identity: mlId('Microsoft.ManagedIdentity/userAssignedIdentities/testuai')
+}
+
+/**
+ * What a workspace of the examples stands on: its resource group, the storage account its
+ * `properties.storageAccount` names (the emulator requires it to exist; `testStorageAccount` is
+ * made as `teststorageaccount`, since no account name may have upper case and ARM ids are
+ * case-insensitive), and the user-assigned identity `testuai` it attaches (an identity a resource
+ * names must exist). The key vault, registry and Application Insights component it links are kinds
+ * the emulator does not model: it checks only their ids' form, so nothing is made for them.
+ */
+const mlDeps: Step[] = [
+  group(SUB_ML, 'accountcrud-1234'),
+  storageAccount(SUB_ML, 'accountcrud-1234', 'teststorageaccount'),
+  group(SUB_ML, ML_RG),
+  { kind: 'ensure', path: ML_LINKS.identity, apiVersion: V.msi, body: { location: 'eastus2' } }
+]
+
+/**
+ * testworkspace as get.json shows it (user-settable part; the region `eastus2euap` is a canary:
+ * eastus2). `imageBuildCompute` is left out: it names a compute of the workspace, a kind the
+ * emulator does not model (the entry lists it as unmodeled).
+ */
+const ML_GET_BODY: Json = {
+  location: 'eastus2',
+  identity: { type: 'SystemAssigned,UserAssigned', userAssignedIdentities: { [ML_LINKS.identity]: {} } },
+  properties: {
+    containerRegistry: ML_LINKS.containerRegistry,
+    keyVault: ML_LINKS.keyVault,
+    applicationInsights: ML_LINKS.applicationInsights,
+    storageAccount: ML_LINKS.storageAccount,
+    friendlyName: 'HelloName',
+    description: 'test description',
+    encryption: {
+      status: 'Enabled',
+      identity: { userAssignedIdentity: ML_LINKS.identity },
+      keyVaultProperties: {
+        keyVaultArmId: ML_LINKS.keyVault,
+        keyIdentifier: 'https://testkv.vault.azure.net/keys/testkey/aabbccddee112233445566778899aabb',
+        identityClientId: ''
+      }
+    },
+    hbiWorkspace: false,
+    allowPublicAccessWhenBehindVnet: false,
+    publicNetworkAccess: 'Disabled',
+    sharedPrivateLinkResources: [
+      {
+        name: 'testcosmosdbresource',
+        properties: {
+          privateLinkResourceId: mlId(
+            'Microsoft.DocumentDB/databaseAccounts/testcosmosdbresource/privateLinkResources/Sql'
+          ),
+          groupId: 'Sql',
+          requestMessage: 'Please approve',
+          status: 'Approved'
+        }
+      }
+    ]
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // What each example needs before its request can be valid (keyed by the example's file name)
 // ---------------------------------------------------------------------------------------------
@@ -693,6 +770,25 @@ const PREREQUISITES: Record<string, Step[]> = {
       path: envPath(SUB_APP, 'examplerg', 'examplekenv'),
       apiVersion: V.app,
       body: { location: 'East US', properties: {} }
+    }
+  ],
+
+  // Microsoft.MachineLearningServices (Workspace/…: the examples' own file names)
+  'create.json': mlDeps,
+  'get.json': [
+    ...mlDeps,
+    { kind: 'put', path: mlPath('testworkspace'), apiVersion: V.ml, body: ML_GET_BODY }
+  ],
+  'delete.json': [
+    ...mlDeps,
+    {
+      kind: 'ensure',
+      path: mlPath('testworkspace'),
+      apiVersion: V.ml,
+      body: {
+        location: 'eastus2',
+        properties: { storageAccount: ML_LINKS.storageAccount, keyVault: ML_LINKS.keyVault }
+      }
     }
   ]
 }
