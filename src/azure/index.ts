@@ -23,7 +23,7 @@ import {
   revisionLogs,
   setRevisionActive
 } from './containerApps.js'
-import { getJobExecution, jobExecutionLogs, jobHandler, listJobs, startJob } from './jobs.js'
+import { getJobExecution, jobExecutionLogs, jobHandler, listJobSecrets, listJobs, startJob } from './jobs.js'
 import { getSharedKey, logAnalyticsHandler } from './logAnalytics.js'
 import { managedEnvironmentHandler } from './managedEnvironments.js'
 import type { AzurePort, Handlers, Observed, ResourceAddress, ResourceHandler } from './port.js'
@@ -39,7 +39,7 @@ import type { RetryInfo } from './retry.js'
 import { getMlWorkspace } from './mlWorkspaces.js'
 import { listKeys, regenerateKey, setSharedKeyAccess, storageAccountHandler } from './storageAccounts.js'
 import { subnetHandler } from './subnets.js'
-import { virtualNetworkHandler } from './virtualNetworks.js'
+import { readVirtualNetwork, virtualNetworkHandler } from './virtualNetworks.js'
 
 export type { AzureClients, ClientOptions } from './clients.js'
 export { createClients, DEFAULT_ARM_ENDPOINT, DEFAULT_TOKEN_SCOPE } from './clients.js'
@@ -211,6 +211,8 @@ export function createAzurePortFromClients(
       run(label('storageAccount', 'listContainers', a), () => listBlobContainers(clients, a)),
     getPostgresMaxConnections: (a) =>
       run(label('postgresServer', 'get max_connections', a), () => getMaxConnections(clients, a)),
+    readVirtualNetwork: (a) => run(label('virtualNetwork', 'get', a), () => readVirtualNetwork(clients, a)),
+    listJobSecrets: (a) => run(label('job', 'listSecrets', a), () => listJobSecrets(clients, a)),
     getJobExecution: (a, execution) =>
       run(label('job', `getExecution ${execution}`, a), () => getJobExecution(clients, a, execution)),
     jobExecutionLogs: (a, env, execution, lines) => jobExecutionLogs(clients, a, env, execution, lines),

@@ -1,10 +1,12 @@
 /**
  * The schema-migration job: a manual-trigger Container Apps job (`Microsoft.App/jobs`). Like the
- * app, its secrets travel as job secrets referenced by `secretRef`, and GET does not return their
- * values, so `get` also calls `listSecrets`. One run is one execution, started and then watched.
+ * app, its secrets travel as job secrets referenced by `secretRef`; GET does not return their
+ * values, and `get` does not list them (the container's digest stands for them, WRITE_ONLY_FIELDS):
+ * `listJobSecrets` reads them where a value itself is needed. One run is one execution, started and
+ * then watched.
  */
 import type { Job, JobExecution } from '@azure/arm-appcontainers'
-import type { ContainerSpec, JobSpec } from '../stack/specs.js'
+import type { ContainerSpec, JobSpec, SecretSpec } from '../stack/specs.js'
 import type { AzureClients } from './clients.js'
 import {
   deleteIgnoringNotFound,
@@ -61,10 +63,10 @@ export function jobHandler(clients: AzureClients): ResourceHandler<'job'> {
   return {
     kind: 'job',
     async get(address) {
+      // No listSecrets: the plan compares the job's secrets through the digest its container carries
+      // (WRITE_ONLY_FIELDS), so the secrets read back are names with empty values.
       const job = await getOrUndefined(() => ops.get(address.resourceGroup, address.name))
-      if (!job) return undefined
-      const secrets = await getOrUndefined(() => ops.listSecrets(address.resourceGroup, address.name))
-      return fromArm(job, { secrets: secrets?.value ?? [], address })
+      return job ? fromArm(job, { address }) : undefined
     },
     async put(address, spec) {
       const job = await ops.createOrUpdate(
@@ -81,6 +83,12 @@ export function jobHandler(clients: AzureClients): ResourceHandler<'job'> {
       )
     }
   }
+}
+
+/** POST …/listSecrets: the job's secret values, which its GET never answers. */
+export async function listJobSecrets(clients: AzureClients, job: ResourceAddress): Promise<SecretSpec[]> {
+  const r = await clients.containerApps.jobs.listSecrets(job.resourceGroup, job.name)
+  return secretsFromArm(r.value ?? [])
 }
 
 export async function startJob(

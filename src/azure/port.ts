@@ -170,6 +170,12 @@ export interface AzurePort {
   /** The server parameter `max_connections`. */
   getPostgresMaxConnections(server: ResourceAddress): Promise<number>
   getJobExecution(job: ResourceAddress, execution: string): Promise<JobExecutionState>
+  /** The VNet and its subnets, from the one GET of the VNet (`subnets` empty when it does not exist). */
+  readVirtualNetwork(
+    address: ResourceAddress
+  ): Promise<{ network?: Observed<'virtualNetwork'>; subnets: Observed<'subnet'>[] }>
+  /** The job's secret values (its GET answers names only). */
+  listJobSecrets(job: ResourceAddress): Promise<SpecByKind['job']['secrets']>
   /** The last lines of an execution's replica. */
   jobExecutionLogs(
     job: ResourceAddress,

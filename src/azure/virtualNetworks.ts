@@ -6,6 +6,7 @@
 import type { VirtualNetwork } from '@azure/arm-network'
 import type { VirtualNetworkSpec } from '../stack/specs.js'
 import type { AzureClients } from './clients.js'
+import { fromArm as subnetFromArm } from './subnets.js'
 import {
   deleteIgnoringNotFound,
   getOrUndefined,
@@ -46,6 +47,25 @@ export function subnetId(vnetId: string, subnetName: string): string {
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i])
+}
+
+/**
+ * The VNet and its subnets from one GET: a VNet's answer carries its subnets whole
+ * (`properties.subnets[]`, the same `Subnet` model a subnet's own GET answers), so reading the
+ * stack needs no GET per subnet.
+ */
+export async function readVirtualNetwork(
+  clients: AzureClients,
+  address: ResourceAddress
+): Promise<{ network?: Observed<'virtualNetwork'>; subnets: Observed<'subnet'>[] }> {
+  const vnet = await getOrUndefined(() =>
+    clients.network.virtualNetworks.get(address.resourceGroup, address.name)
+  )
+  if (!vnet) return { subnets: [] }
+  return {
+    network: fromArm(vnet, address),
+    subnets: (vnet.subnets ?? []).map((s) => subnetFromArm(s))
+  }
 }
 
 export function virtualNetworkHandler(clients: AzureClients): ResourceHandler<'virtualNetwork'> {

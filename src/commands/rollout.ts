@@ -20,10 +20,10 @@ import { answer, IP_RESTRICTION_ADVICE, isIpRestrictionRefusal, MlflowHttp } fro
 import type { AnyDesired } from '../stack/desired.js'
 import { afterApply, hasUnknown, resolveFacts, type Facts } from '../stack/facts.js'
 import type { StackKey } from '../stack/graph.js'
-import { tagOf, withRolloutMarkers } from '../stack/rollout.js'
+import { tagOf, withJobSecretsDigest, withRolloutMarkers } from '../stack/rollout.js'
 import { KEY_ROTATED_TAG, type KeyName } from '../stack/storageKeys.js'
 import type { Step } from '../stack/steps.js'
-import type { ContainerSpec, ResourceKind } from '../stack/specs.js'
+import type { ContainerSpec, JobSpec, ResourceKind } from '../stack/specs.js'
 import { pollUntil } from '../util/poll.js'
 import { formatSeconds, type Log } from './log.js'
 import { revisionVerdict } from './revision.js'
@@ -106,7 +106,12 @@ async function runPut(ctx: StepContext, step: Extract<Step, { kind: 'put' }>): P
     ctx.log.mask(sharedKey)
     ctx.facts.workspaceSharedKey = sharedKey
   }
-  const desired = { ...step.resource, spec: resolved(ctx, step.key, step.resource.spec) } as AnyDesired
+  const spec = resolved(ctx, step.key, step.resource.spec)
+  const desired = {
+    ...step.resource,
+    // The job's digest of its secrets, of the values written (the plan's may hold late facts).
+    spec: step.resource.kind === 'job' ? withJobSecretsDigest(spec as JobSpec) : spec
+  } as AnyDesired
   const observed = await putAny(ctx.port, desired)
   Object.assign(
     ctx.facts,

@@ -73,11 +73,27 @@ export async function readActualState(
   addresses: Record<StackKey, ResourceAddress>,
   keys: readonly StackKey[] = STACK_KEYS
 ): Promise<ActualState> {
-  const entries = await Promise.all(
-    keys.map(async (key) => [key, await getAny(port, STACK[key].kind, addresses[key])] as const)
-  )
+  // The VNet's GET answers its subnets whole: the subnets read with it are not read again.
+  const withNetwork = keys.includes('virtualNetwork')
+  const subnetKeys = withNetwork
+    ? keys.filter((k) => STACK[k].kind === 'subnet' && addresses[k].parent === addresses.virtualNetwork.name)
+    : []
+  const [network, entries] = await Promise.all([
+    withNetwork ? port.readVirtualNetwork(addresses.virtualNetwork) : undefined,
+    Promise.all(
+      keys
+        .filter((k) => k !== 'virtualNetwork' && !subnetKeys.includes(k))
+        .map(async (key) => [key, await getAny(port, STACK[key].kind, addresses[key])] as const)
+    )
+  ])
   const actual: ActualState = {}
   for (const [key, observed] of entries) if (observed) Object.assign(actual, { [key]: observed })
+  if (network?.network) actual.virtualNetwork = network.network
+  for (const key of subnetKeys) {
+    const name = addresses[key].name.toLowerCase()
+    const subnet = network?.subnets.find((s) => s.name.toLowerCase() === name)
+    if (subnet) Object.assign(actual, { [key]: subnet })
+  }
   return actual
 }
 
@@ -100,7 +116,18 @@ function secretValue(
   holder: Observed<'containerApp'> | Observed<'job'> | undefined,
   name: string
 ): string | undefined {
-  return holder?.spec.secrets.find((s) => s.name === name)?.value
+  // A job read by GET has its secrets' names only (empty values): no value, not an empty one.
+  return holder?.spec.secrets.find((s) => s.name === name)?.value || undefined
+}
+
+async function jobBackendStoreUri(
+  port: AzurePort,
+  addresses: Record<StackKey, ResourceAddress>,
+  log: Log
+): Promise<string | undefined> {
+  const secrets = await port.listJobSecrets(addresses.migrationJob)
+  for (const secret of secrets) log.mask(secret.value)
+  return secrets.find((s) => s.name === SECRET_BACKEND_STORE_URI)?.value || undefined
 }
 
 export async function gatherFacts(
@@ -123,7 +150,7 @@ export async function gatherFacts(
   ])
   const app = actual.containerApp
   const job = actual.migrationJob
-  for (const secret of [...(app?.spec.secrets ?? []), ...(job?.spec.secrets ?? [])]) log.mask(secret.value)
+  for (const secret of app?.spec.secrets ?? []) log.mask(secret.value)
   if (keys) {
     log.mask(keys.key1)
     log.mask(keys.key2)
@@ -132,8 +159,11 @@ export async function gatherFacts(
   const appKey = secretValue(app, SECRET_STORAGE_KEY)
   const storageKey = keys && keys[keyForDeploy(keys, appKey)]
 
-  // The job holds the same URI: a run cut off after the job but before the app still finds it.
-  const uri = secretValue(app, SECRET_BACKEND_STORE_URI) ?? secretValue(job, SECRET_BACKEND_STORE_URI)
+  // The job holds the same URI: a run cut off after the job but before the app still finds it (its
+  // values are listed only then: a GET answers none).
+  const uri =
+    secretValue(app, SECRET_BACKEND_STORE_URI) ??
+    (job ? await jobBackendStoreUri(port, addresses, log) : undefined)
   const known = uri === undefined ? undefined : passwordFromBackendStoreUri(uri)
   const password = known ?? generatePassword()
   log.mask(password)

@@ -15,6 +15,7 @@ import {
   MLFLOW_PORT
 } from './mlflowContainer.js'
 import { STORAGE_BLOB_DATA_CONTRIBUTOR, type ResourceKind, type SpecByKind, type Tags } from './specs.js'
+import { withJobSecretsDigest } from './rollout.js'
 import { BASE_KEYS, prJobContainer, prJobSecrets, prMetadata, prTags } from './prEnvironment.js'
 
 export interface DesiredResource<K extends ResourceKind = ResourceKind> {
@@ -220,7 +221,7 @@ export function desiredState(config: DeployConfig, facts: Facts): AnyDesired[] {
     },
     {
       ...place('migrationJob'),
-      spec: {
+      spec: withJobSecretsDigest({
         location,
         tags,
         environmentId: resourceId(sub, rg, `Microsoft.App/managedEnvironments/${n.managedEnvironment}`),
@@ -240,7 +241,7 @@ export function desiredState(config: DeployConfig, facts: Facts): AnyDesired[] {
               secrets: migrationSecrets(secrets, config.auth),
               container: migrationContainer(config.image.reference, config.auth)
             })
-      }
+      })
     },
     {
       ...place('containerApp'),

@@ -54,6 +54,21 @@ export function withRolloutMarkers(container: ContainerSpec, secrets: readonly S
   }
 }
 
+/**
+ * The migration job carries the digest of its secrets in its container too: a GET answers no secret
+ * values, so the plan compares the job's secrets through it (secrets are write-only for the job,
+ * WRITE_ONLY_FIELDS) and a run that changes nothing never lists them. Applied to the desired spec,
+ * and again to the resolved spec when it is written (values known only then, e.g. the server's host).
+ */
+export function withJobSecretsDigest<T extends { container: ContainerSpec; secrets: readonly SecretSpec[] }>(
+  spec: T
+): T {
+  return {
+    ...spec,
+    container: withSecretsDigest(spec.container, secretsDigest(spec.container, spec.secrets))
+  }
+}
+
 export function secretsDigestOf(container: ContainerSpec): string | undefined {
   return container.env.find((e) => e.name === SECRETS_DIGEST_ENV)?.value
 }

@@ -234,5 +234,7 @@ export const WRITE_ONLY_FIELDS: { [K in ResourceKind]?: string[] } = {
   managedEnvironment: ['logAnalyticsSharedKey'],
   // The template is compared with the serving revision's (stack/rollout.ts), and the suffix and
   // traffic belong to the rollout, not to the app's desired shape.
-  containerApp: ['container', 'minReplicas', 'maxReplicas', 'revisionSuffix', 'traffic']
+  containerApp: ['container', 'minReplicas', 'maxReplicas', 'revisionSuffix', 'traffic'],
+  // Compared through the digest its container carries (stack/rollout.ts withJobSecretsDigest).
+  job: ['secrets']
 }
