@@ -122,13 +122,15 @@ rows.push({
 {
   const reads = median(pick('noopReads'))
   const secrets = median(pick('noopSecretReads'))
+  const worst = Math.max(...samples.map((r) => r.noopReads / r.stackResources))
   rows.push({
     figure: 'no-op deploy: ARM reads per stack resource',
+    // The secret reads Azure keeps out of GET count like any other: the keys the lock leases with
+    // and the app's secrets (the values the plan compares, the admin password among them). The
+    // subnets come with their VNet's GET, the job's secrets are compared by the digest it carries.
     value: `${(reads / stackResources).toFixed(2)} (${reads} reads of ${stackResources} resources: ${reads - secrets} GETs and lists, ${secrets} secret reads)`,
-    // The issue's aim is ≤ 1.00; the secret reads Azure keeps out of GET (the keys the lock
-    // leases with, the app's and the job's secrets) still count: reported until they go.
-    target: 'reported (aim ≤ 1.00)',
-    ok: true
+    target: '≤ 1.00',
+    ok: worst <= 1
   })
 }
 rows.push({
