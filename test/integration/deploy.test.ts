@@ -5,6 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { errorsOf, runAction, type ActionRun } from '../helpers/action.js'
 import { isWrite, startEmulator, type Emulator } from '../helpers/emulator.js'
+import { fastLro, sdkClients } from '../helpers/sdk.js'
+import { SECRETS_DIGEST_ENV } from '../../src/stack/rollout.js'
 
 const STACK = 'itest'
 const ADMIN_PASSWORD = 'itest-admin-password-1'
@@ -107,6 +109,36 @@ describe('deploy against the local Azure', () => {
     expect(requests).toBeGreaterThan(0)
     expect(r.outputs.changes).toBe('0')
     expect(r.summary).toContain('No changes')
+  }, 300_000)
+
+  it('a migration job written before it carried its secrets digest is rewritten once, then left alone', async () => {
+    // What an earlier release left: the job's container without the digest of its secrets.
+    const { aca } = sdkClients(emulator)
+    const job = await aca.jobs.get('rg-itest', 'itest-migrate')
+    const container = job.template!.containers![0]!
+    expect(container.env?.some((e) => e.name === SECRETS_DIGEST_ENV)).toBe(true)
+    await aca.jobs.beginUpdateAndWait(
+      'rg-itest',
+      'itest-migrate',
+      {
+        properties: {
+          template: {
+            containers: [{ ...container, env: container.env!.filter((e) => e.name !== SECRETS_DIGEST_ENV) }]
+          }
+        }
+      },
+      fastLro
+    )
+    const first = await run()
+    expectSuccess(first.run)
+    expect(first.writes).toEqual([
+      expect.stringMatching(
+        /^PUT \/subscriptions\/[^/]+\/resourceGroups\/rg-itest\/providers\/Microsoft\.App\/jobs\/itest-migrate$/i
+      )
+    ])
+    const second = await run()
+    expectSuccess(second.run)
+    expect(second.writes).toEqual([])
   }, 300_000)
 
   it('a changed replica count updates only the container app', async () => {
