@@ -97,7 +97,9 @@ import {
   type JsonObject,
   type JsonValue
 } from './json.js'
+import { ArmError } from './errors.js'
 import { LoopbackServer } from './listen.js'
+import { readBody } from './requestBody.js'
 import { tenantOf } from './random.js'
 import { findRegion } from './regions.js'
 import { mlWorkspaceOf } from './resources/mlWorkspaces.js'
@@ -124,16 +126,8 @@ const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 
 type Kind = 'mlflow' | 'history'
 
-class AmlError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly headers: Record<string, string> = {}
-  ) {
-    super(message)
-  }
-}
+/** A refusal of the AML endpoint: the shape of an ARM error, its own body formats (below). */
+class AmlError extends ArmError {}
 
 interface Answer {
   status: number
@@ -772,14 +766,5 @@ function healthy(port: number): Promise<boolean> {
     req.on('timeout', () => req.destroy())
     req.on('error', () => resolve(false))
     req.end()
-  })
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => resolve(Buffer.concat(chunks)))
-    req.on('error', reject)
   })
 }

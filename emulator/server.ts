@@ -24,6 +24,7 @@ import { listenOnLoopback } from './listen.js'
 import type { RequestLog } from './requestLog.js'
 import { recordWrite, withSystemData } from './systemData.js'
 import type { ArmRequest, ArmResponse, Router } from './router.js'
+import { readBody } from './requestBody.js'
 import type { TlsMaterial } from './tls.js'
 
 export interface ServerDeps {
@@ -87,7 +88,7 @@ export class ArmServer {
     const entry = log.begin(method, path)
     let status = 500
     try {
-      const raw = await readBody(req)
+      const raw = (await readBody(req)).toString('utf8')
       const answer = await this.answer(method, path, url.searchParams, req, raw)
       if (answer === 'reset') {
         status = 0
@@ -316,13 +317,4 @@ function worldView(ctx: EmulatorContext): object {
     Object.entries(operations).filter(([, op]) => op.status === 'InProgress')
   )
   return { subscriptionId, token, port, providers, resources, operations: running }
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
-    req.on('error', reject)
-  })
 }

@@ -12,7 +12,7 @@ import { findRegion, locationAsAnswered, locationNotAvailable, sameRegion } from
 import { parseResourceId, providerResourceId, resourceGroupId } from '../ids.js'
 import { asObject, asString, clone, isObject, type JsonObject, type JsonValue } from '../json.js'
 import type { LroShape } from '../lro.js'
-import { param, type ArmRequest, type ArmResponse } from '../router.js'
+import { param, type ArmRequest, type ArmResponse, type Router } from '../router.js'
 import type { OperationRecord, ResourceRecord } from '../store.js'
 import { derivedGuid, randomGuid, tenantOf } from '../random.js'
 
@@ -180,4 +180,21 @@ export function identityView(
     view['userAssignedIdentities'] = shown
   }
   return view
+}
+
+/**
+ * The two reads of a top-level kind that answer its stored body as it is: GET one (ARM's 404 for a
+ * missing one or its group) and the list of a resource group.
+ */
+export function addStoredReads(
+  ctx: EmulatorContext,
+  router: Router,
+  kind: { base: string; nameParam: string; idOf: (req: ArmRequest) => string; type: string }
+): void {
+  router.add('GET', `${kind.base}/{${kind.nameParam}}`, (req): ArmResponse => {
+    return { status: 200, body: requireRecord(ctx, kind.idOf(req), resourceGroupName(ctx, req)).body }
+  })
+  router.add('GET', kind.base, (req): ArmResponse =>
+    listAnswer(inResourceGroup(ctx, req, kind.type).map((r) => r.body))
+  )
 }

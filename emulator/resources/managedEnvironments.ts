@@ -28,8 +28,6 @@ import type { ResourceRecord } from '../store.js'
 import {
   assertIdle,
   identityView,
-  inResourceGroup,
-  listAnswer,
   newRecord,
   propertiesOf,
   requireBody,
@@ -39,7 +37,8 @@ import {
   startLro,
   subscriptionOf,
   tagsOf,
-  routedResourceId
+  routedResourceId,
+  addStoredReads
 } from './common.js'
 import { ENVIRONMENT_TYPE, subnetUsers } from './references.js'
 import { addressInSubnet, delegationServices, findSubnet, subnetPrefix } from './virtualNetworks.js'
@@ -319,13 +318,7 @@ export function registerManagedEnvironments(ctx: EmulatorContext, router: Router
     return { status: 202, headers }
   })
 
-  router.add('GET', `${BASE}/{environment}`, (req): ArmResponse => {
-    return { status: 200, body: requireRecord(ctx, envId(req), resourceGroupName(ctx, req)).body }
-  })
-
-  router.add('GET', BASE, (req): ArmResponse =>
-    listAnswer(inResourceGroup(ctx, req, ENVIRONMENT_TYPE).map((r) => r.body))
-  )
+  addStoredReads(ctx, router, { base: BASE, nameParam: 'environment', idOf: envId, type: ENVIRONMENT_TYPE })
 
   router.add('DELETE', `${BASE}/{environment}`, (req): ArmResponse => {
     const record = ctx.store.get(envId(req))

@@ -45,18 +45,15 @@ import type { ResourceRecord } from '../store.js'
 import {
   assertIdle,
   identityView,
-  inResourceGroup,
-  listAnswer,
   newRecord,
   propertiesOf,
   requireBody,
-  requireRecord,
   resolveLocation,
-  resourceGroupName,
   startLro,
   subscriptionOf,
   tagsOf,
-  routedResourceId
+  routedResourceId,
+  addStoredReads
 } from './common.js'
 import { STORAGE_TYPE } from './storageAccounts.js'
 
@@ -215,13 +212,7 @@ export function registerMlWorkspaces(ctx: EmulatorContext, router: Router): void
     { namespace: ML_NS }
   )
 
-  router.add('GET', `${BASE}/{workspace}`, (req): ArmResponse => {
-    return { status: 200, body: requireRecord(ctx, wsId(req), resourceGroupName(ctx, req)).body }
-  })
-
-  router.add('GET', BASE, (req): ArmResponse =>
-    listAnswer(inResourceGroup(ctx, req, ML_WORKSPACE_TYPE).map((r) => r.body))
-  )
+  addStoredReads(ctx, router, { base: BASE, nameParam: 'workspace', idOf: wsId, type: ML_WORKSPACE_TYPE })
 
   router.add('DELETE', `${BASE}/{workspace}`, (req): ArmResponse => {
     const record = ctx.store.get(wsId(req))

@@ -14,7 +14,6 @@ import {
   assertIdle,
   canonicalName,
   etag,
-  inResourceGroup,
   listAnswer,
   newRecord,
   propertiesOf,
@@ -23,7 +22,8 @@ import {
   resourceGroupName,
   startLro,
   tagsOf,
-  routedResourceId
+  routedResourceId,
+  addStoredReads
 } from './common.js'
 import { VNET_TYPE } from './virtualNetworks.js'
 
@@ -154,13 +154,7 @@ export function registerPrivateDnsZones(ctx: EmulatorContext, router: Router): v
     ns
   )
 
-  router.add('GET', `${BASE}/{zone}`, (req): ArmResponse => {
-    return { status: 200, body: requireRecord(ctx, zoneId(req), resourceGroupName(ctx, req)).body }
-  })
-
-  router.add('GET', BASE, (req): ArmResponse =>
-    listAnswer(inResourceGroup(ctx, req, ZONE_TYPE).map((r) => r.body))
-  )
+  addStoredReads(ctx, router, { base: BASE, nameParam: 'zone', idOf: zoneId, type: ZONE_TYPE })
 
   router.add('PATCH', `${BASE}/{zone}`, (req): ArmResponse => {
     const record = requireRecord(ctx, zoneId(req), resourceGroupName(ctx, req))

@@ -25,7 +25,6 @@ import {
   assertIdle,
   canonicalName,
   etag,
-  inResourceGroup,
   listAnswer,
   newRecord,
   propertiesOf,
@@ -35,7 +34,8 @@ import {
   resourceGroupName,
   startLro,
   subscriptionOf,
-  tagsOf
+  tagsOf,
+  addStoredReads
 } from './common.js'
 import { subnetUsers } from './references.js'
 
@@ -322,13 +322,7 @@ export function registerVirtualNetworks(ctx: EmulatorContext, router: Router): v
     ns
   )
 
-  router.add('GET', `${BASE}/{vnet}`, (req): ArmResponse => {
-    return { status: 200, body: requireRecord(ctx, vnetId(req), resourceGroupName(ctx, req)).body }
-  })
-
-  router.add('GET', BASE, (req): ArmResponse =>
-    listAnswer(inResourceGroup(ctx, req, VNET_TYPE).map((r) => r.body))
-  )
+  addStoredReads(ctx, router, { base: BASE, nameParam: 'vnet', idOf: vnetId, type: VNET_TYPE })
 
   router.add('PATCH', `${BASE}/{vnet}`, (req): ArmResponse => {
     const record = requireRecord(ctx, vnetId(req), resourceGroupName(ctx, req))

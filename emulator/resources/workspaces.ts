@@ -11,9 +11,7 @@ import { param, type ArmResponse, type Router } from '../router.js'
 import type { ResourceRecord } from '../store.js'
 import {
   assertIdle,
-  inResourceGroup,
   iso,
-  listAnswer,
   newRecord,
   propertiesOf,
   requireBody,
@@ -22,7 +20,8 @@ import {
   resourceGroupName,
   startLro,
   tagsOf,
-  routedResourceId
+  routedResourceId,
+  addStoredReads
 } from './common.js'
 
 export const WORKSPACE_TYPE = 'Microsoft.OperationalInsights/workspaces'
@@ -144,13 +143,7 @@ export function registerWorkspaces(ctx: EmulatorContext, router: Router): void {
     { namespace: NS }
   )
 
-  router.add('GET', `${BASE}/{workspace}`, (req): ArmResponse => {
-    return { status: 200, body: requireRecord(ctx, wsId(req), resourceGroupName(ctx, req)).body }
-  })
-
-  router.add('GET', BASE, (req): ArmResponse =>
-    listAnswer(inResourceGroup(ctx, req, WORKSPACE_TYPE).map((r) => r.body))
-  )
+  addStoredReads(ctx, router, { base: BASE, nameParam: 'workspace', idOf: wsId, type: WORKSPACE_TYPE })
 
   router.add('PATCH', `${BASE}/{workspace}`, (req): ArmResponse => {
     const record = requireRecord(ctx, wsId(req), resourceGroupName(ctx, req))

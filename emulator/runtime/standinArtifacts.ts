@@ -19,6 +19,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ContainerClient } from '@azure/storage-blob'
+import { readBody } from '../requestBody.js'
 
 const PREFIX = '/api/2.0/mlflow-artifacts/artifacts'
 const WASBS = /^wasbs:\/\/([^@/]+)@([a-z0-9]{3,24})\.blob\.core\.windows\.net(?:\/(.*))?$/i
@@ -30,15 +31,6 @@ const FLASK_500 =
 export interface ArtifactStore {
   /** True when the request was an artifact route (and has been answered). */
   handle(req: IncomingMessage, res: ServerResponse, log: (line: string) => void): boolean
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => resolve(Buffer.concat(chunks)))
-    req.on('error', reject)
-  })
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
