@@ -19,12 +19,11 @@ export const AZUREML_STEPS = [
   'clean-up'
 ] as const
 
-export const AZUREML_CHECKS_SCRIPT = String.raw`import json, os, sys, tempfile, time, traceback
+export const AZUREML_CHECKS_SCRIPT = String.raw`import json, os, sys, tempfile, time
 from urllib.parse import urlparse
 
 cfg = json.loads(sys.stdin.read())
 uri = cfg["trackingUri"]
-steps_done = []
 
 
 def say(obj):
