@@ -100,6 +100,7 @@ import {
 import { ArmError } from './errors.js'
 import { LoopbackServer } from './listen.js'
 import { readBody } from './requestBody.js'
+import { waitForHealthy } from './runtime/healthProbe.js'
 import { tenantOf } from './random.js'
 import { findRegion } from './regions.js'
 import { mlWorkspaceOf } from './resources/mlWorkspaces.js'
@@ -536,21 +537,20 @@ export class AmlEndpoint {
       exited = true
       if (this.servers.get(workspaceId) === entry) this.servers.delete(workspaceId)
     })
-    const deadline = Date.now() + START_DEADLINE_MS
-    for (;;) {
-      if (exited)
-        throw new AmlError(
-          500,
-          'InternalError',
-          `The workspace's tracking server exited at start (see ${join(dir, 'mlflow.log')}).`
-        )
-      if (await healthy(port)) return port
-      if (Date.now() > deadline) {
-        child.kill('SIGTERM')
-        throw new AmlError(500, 'InternalError', "The workspace's tracking server did not start in time.")
-      }
-      await new Promise((r) => setTimeout(r, 200))
-    }
+    // The same probe the Container Apps runtime decides a replica's health with.
+    const probe = await waitForHealthy({
+      url: `http://127.0.0.1:${port}/health`,
+      deadlineMs: START_DEADLINE_MS,
+      intervalMs: 200,
+      gone: () => (exited ? `it exited (see ${join(dir, 'mlflow.log')})` : undefined)
+    })
+    if (probe.healthy) return port
+    if (!exited) child.kill('SIGTERM')
+    throw new AmlError(
+      500,
+      'InternalError',
+      `The workspace's tracking server did not start: ${probe.reason}.`
+    )
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -752,19 +752,4 @@ function safeJson(raw: Buffer | undefined): JsonValue | undefined {
   } catch {
     return undefined
   }
-}
-
-function healthy(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = httpRequest(
-      { host: '127.0.0.1', port, path: '/health', method: 'GET', timeout: 2000 },
-      (res) => {
-        res.resume()
-        resolve(res.statusCode === 200)
-      }
-    )
-    req.on('timeout', () => req.destroy())
-    req.on('error', () => resolve(false))
-    req.end()
-  })
 }

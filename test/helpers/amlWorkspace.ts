@@ -11,7 +11,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { connect as tlsConnect } from 'node:tls'
 import type { Emulator } from './emulator.js'
-import { fastLro, sdkClients } from './sdk.js'
+import { fastLro, sdkClients, until } from './sdk.js'
 
 export const ML_API_VERSION = '2024-10-01'
 
@@ -92,13 +92,13 @@ export async function putWorkspace(
   const put = await arm(emulator, 'PUT', path, body)
   if (put.status !== 202) return { put, final: put }
   const location = String(put.headers['location'] ?? '')
-  const deadline = Date.now() + 30_000
-  for (;;) {
-    const poll = await arm(emulator, 'GET', location)
-    if (poll.status !== 202) return { put, final: poll }
-    if (Date.now() > deadline) throw new Error(`workspace ${name} was still being created after 30 s`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
+  const final = await until(
+    `workspace ${name} to be created`,
+    () => arm(emulator, 'GET', location),
+    (poll) => poll.status !== 202,
+    30_000
+  )
+  return { put, final }
 }
 
 /**

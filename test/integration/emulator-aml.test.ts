@@ -22,7 +22,7 @@ import {
   type AmlWorkspace
 } from '../helpers/amlWorkspace.js'
 import { startEmulator, type Emulator } from '../helpers/emulator.js'
-import { sdkClients } from '../helpers/sdk.js'
+import { sdkClients, until } from '../helpers/sdk.js'
 
 const TIME_SCALE = 0.002
 const LOCATION = 'westeurope'
@@ -204,12 +204,12 @@ describe('Azure Machine Learning workspaces as MLflow tracking servers', () => {
       `${workspacePath(sub, RG, 'mlw-other')}?api-version=${ML_API_VERSION}`
     )
     expect(del.status).toBe(202)
-    const deadline = Date.now() + 10_000
-    let after = await arm(emu, 'GET', `${workspacePath(sub, RG, 'mlw-other')}?api-version=${ML_API_VERSION}`)
-    while (after.status !== 404 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20))
-      after = await arm(emu, 'GET', `${workspacePath(sub, RG, 'mlw-other')}?api-version=${ML_API_VERSION}`)
-    }
+    const after = await until(
+      'the deleted workspace to be gone',
+      () => arm(emu, 'GET', `${workspacePath(sub, RG, 'mlw-other')}?api-version=${ML_API_VERSION}`),
+      (a) => a.status === 404,
+      10_000
+    )
     expect(after.status).toBe(404)
     expect(
       (await arm(emu, 'DELETE', `${workspacePath(sub, RG, 'mlw-other')}?api-version=${ML_API_VERSION}`))
